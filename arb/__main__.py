@@ -1,0 +1,5 @@
+"""Allow `python -m arb`."""
+
+from arb.cli import main
+
+main()
