@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+import threading
+from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,3 +51,47 @@ def setup_logging(
         logger.add(
             json_file, level=level, serialize=True, enqueue=True, backtrace=False, diagnose=False
         )
+
+
+class HotLog:
+    """Cheap event recording for per-update code; a thread hands the events to loguru later.
+
+    `record` only appends a tuple to a deque (no formatting, no locks, no I/O), so the hot
+    path pays well under a microsecond; the drain thread formats each event and gives it to
+    loguru. `close()` delivers everything still queued: no event is lost.
+    """
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self._events: deque[tuple[str, str, tuple[object, ...]]] = deque()
+        self._interval = interval
+        self._stop = threading.Event()
+        self.recorded = 0
+        self.delivered = 0
+        self._thread = threading.Thread(target=self._drain_forever, name="arb-hotlog", daemon=True)
+        self._thread.start()
+
+    def record(self, level: str, template: str, *args: object) -> None:
+        """Queue one event; `template` is formatted with `args` later, off the hot path."""
+        self._events.append((level, template, args))
+        self.recorded += 1
+
+    def drain(self) -> int:
+        """Deliver every queued event to loguru now; return how many were delivered."""
+        events = self._events
+        count = 0
+        while events:
+            level, template, args = events.popleft()
+            logger.log(level, template.format(*args) if args else template)
+            count += 1
+        self.delivered += count
+        return count
+
+    def _drain_forever(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.drain()
+
+    def close(self) -> None:
+        """Stop the drain thread and deliver what is left."""
+        self._stop.set()
+        self._thread.join()
+        self.drain()
