@@ -1,0 +1,456 @@
+"""The one generic venue adapter over ccxt.pro: markets, books, balances, fees and IOC orders."""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import importlib.util
+import secrets as _random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from enum import StrEnum
+from types import MappingProxyType, TracebackType
+from typing import Any, Self, TypeVar
+
+import ccxt.pro as ccxtpro
+from ccxt.base import errors as ccxt_errors
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from arb.config import VenueSettings
+from arb.domain.book import OrderBook
+from arb.domain.symbols import MarketInfo
+from arb.errors import SymbolUnknown, VenueUnavailable
+from arb.venues.errors import translate
+from arb.venues.limits import Lane, RateLimiter
+from arb.venues.profiles import VenueProfile, profile_for
+from arb.venues.urls import override_urls
+
+T = TypeVar("T")
+
+# Everything ccxt or the transport under it raises for a failed call.
+_CALL_ERRORS = (ccxt_errors.BaseError, TimeoutError, ConnectionError)
+
+
+class OrderStatus(StrEnum):
+    """An order's state as the venue reported it; UNKNOWN when the venue did not say."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+    REJECTED = "rejected"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Fee:
+    """One fee charged on an order; `estimated` when derived from the fee rate."""
+
+    currency: str
+    cost: Decimal
+    estimated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OrderResult:
+    """What a venue said about one order, exact.
+
+    An IOC order that filled partly comes back `canceled` on both venues: read `filled`,
+    never `status`, to know what traded. A MEXC create answer has status UNKNOWN and no
+    fills: fetch the order to learn them.
+    """
+
+    venue: str
+    symbol: str
+    id: str | None
+    client_order_id: str | None
+    side: str
+    status: OrderStatus
+    amount: Decimal | None
+    price: Decimal | None
+    filled: Decimal
+    average: Decimal | None
+    cost: Decimal
+    fees: tuple[Fee, ...]
+    timestamp: int | None  # venue time, ms
+
+    @property
+    def final(self) -> bool:
+        """True when the order can no longer fill (its `filled` is the final amount)."""
+        return self.status not in (OrderStatus.OPEN, OrderStatus.UNKNOWN)
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """One fresh balance snapshot of a venue's spot account."""
+
+    venue: str
+    free: Mapping[str, Decimal]
+    used: Mapping[str, Decimal]
+    total: Mapping[str, Decimal]
+
+
+def new_client_order_id() -> str:
+    """A fresh client order id every venue accepts (short, alphanumeric)."""
+    return "arb" + _random.token_hex(8)
+
+
+def _dec(value: Any) -> Decimal | None:
+    # ccxt parses venue strings to float; str() gives back the shortest repr, which is
+    # the venue's own decimal text for up to 15 significant digits.
+    if value is None or value == "":
+        return None
+    return Decimal(str(value))
+
+
+def _build_exchange(profile: VenueProfile, settings: VenueSettings) -> Any:
+    config: dict[str, Any] = {
+        # ccxt's throttler charges load_markets so heavily that later calls wait seconds
+        # and makes an order wait behind a read; our RateLimiter replaces it.
+        "enableRateLimit": False,
+        "options": copy.deepcopy(dict(profile.options)),
+    }
+    if settings.api_key is not None and settings.api_secret is not None:
+        config["apiKey"] = settings.api_key.reveal()
+        config["secret"] = settings.api_secret.reveal()
+    exchange = getattr(ccxtpro, profile.ccxt_id)(config)
+    if settings.rest_url or settings.ws_url:
+        exchange.urls["api"] = override_urls(
+            exchange.urls["api"], settings.rest_url, settings.ws_url
+        )
+    if profile.spot_markets_only:
+        exchange.fetch_markets = exchange.fetch_spot_markets
+    if not profile.load_currencies:
+        exchange.has["fetchCurrencies"] = False
+    return exchange
+
+
+class Venue:
+    """One venue over ccxt.pro; open it with `async with Venue(settings) as venue:`."""
+
+    def __init__(
+        self,
+        settings: VenueSettings,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        read_attempts: int = 4,
+        backoff_s: float = 0.25,
+    ) -> None:
+        self.profile = profile_for(settings.id)
+        self.id = self.profile.venue_id
+        self._settings = settings
+        self._clock = clock
+        self._exchange = _build_exchange(self.profile, settings)
+        self._limiter = RateLimiter(self.profile, clock=clock)
+        self._secrets = tuple(
+            s.reveal() for s in (settings.api_key, settings.api_secret) if s is not None
+        )
+        self._read_attempts = read_attempts
+        self._backoff_s = backoff_s
+        self._markets: dict[str, MarketInfo] = {}
+        self._account_fees: dict[str, Decimal] = {}
+        if self.profile.fast_ws_decode:
+            self._install_fast_decode()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close ccxt's HTTP session and WebSocket connections."""
+        await self._exchange.close()
+
+    # -- calls ---------------------------------------------------------------------------
+
+    async def _call(
+        self,
+        lane: Lane,
+        method: Callable[..., Awaitable[T]],
+        *args: Any,
+        client_order_id: str | None = None,
+    ) -> T:
+        await self._limiter.acquire(lane)
+        try:
+            return await method(*args)
+        except _CALL_ERRORS as exc:
+            # `from None`: ccxt's own message may carry a signed URL; only the scrubbed
+            # translation may travel into logs and tracebacks.
+            raise translate(
+                exc, self.id, secrets=self._secrets, client_order_id=client_order_id
+            ) from None
+
+    async def _read(self, method: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """An idempotent read: retried with exponential backoff and jitter when unavailable."""
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(VenueUnavailable),
+            stop=stop_after_attempt(self._read_attempts),
+            wait=wait_exponential_jitter(initial=self._backoff_s, max=10 * self._backoff_s),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._call(Lane.READ, method, *args)
+        raise AssertionError("tenacity stopped without a result")  # pragma: no cover
+
+    # -- markets -------------------------------------------------------------------------
+
+    async def load_markets(self) -> tuple[MarketInfo, ...]:
+        """Load the venue's spot markets (and nothing else) as exact MarketInfo values."""
+        markets = await self._read(self._exchange.load_markets, True)
+        infos = tuple(
+            info
+            for market in markets.values()
+            if market.get("spot") and (info := self._market_info(market)) is not None
+        )
+        self._markets = {info.symbol: info for info in infos}
+        return infos
+
+    def _market_info(self, market: Mapping[str, Any]) -> MarketInfo | None:
+        precision = market.get("precision") or {}
+        amount_step = _dec(precision.get("amount"))
+        price_step = _dec(precision.get("price"))
+        if amount_step is None or price_step is None:
+            return None  # a market without steps cannot be traded exactly
+        limits = market.get("limits") or {}
+        symbol = str(market["symbol"])
+        return MarketInfo(
+            venue=self.id,
+            symbol=symbol,
+            native_id=str(market["id"]),
+            base=str(market["base"]),
+            quote=str(market["quote"]),
+            amount_step=amount_step,
+            price_step=price_step,
+            min_amount=_dec((limits.get("amount") or {}).get("min")) or Decimal(0),
+            min_notional=_dec((limits.get("cost") or {}).get("min")) or Decimal(0),
+            taker_fee=self._effective_fee(symbol, _dec(market.get("taker"))),
+            active=bool(market.get("active")),
+        )
+
+    def _effective_fee(self, symbol: str, market_fee: Decimal | None) -> Decimal:
+        if self._settings.taker_fee is not None:
+            return self._settings.taker_fee
+        if symbol in self._account_fees:
+            return self._account_fees[symbol]
+        return market_fee if market_fee is not None else Decimal(0)
+
+    def market(self, symbol: str) -> MarketInfo:
+        """The loaded market of `symbol`; SymbolUnknown if the venue does not list it."""
+        try:
+            return self._markets[symbol]
+        except KeyError:
+            raise SymbolUnknown(f"no spot market {symbol}", venue=self.id) from None
+
+    def taker_fee(self, symbol: str) -> Decimal:
+        """The taker fee used for decisions: settings override, else account fee, else market."""
+        return self.market(symbol).taker_fee
+
+    # -- reads ---------------------------------------------------------------------------
+
+    async def fetch_order_book(self, symbol: str, depth: int) -> OrderBook:
+        """A REST snapshot of the top `depth` levels of each side."""
+        self.market(symbol)
+        raw = await self._read(self._exchange.fetch_order_book, symbol, depth)
+        received_at = self._clock()
+        return OrderBook(
+            venue=self.id,
+            symbol=symbol,
+            bids=tuple((float(lvl[0]), float(lvl[1])) for lvl in raw["bids"][:depth]),
+            asks=tuple((float(lvl[0]), float(lvl[1])) for lvl in raw["asks"][:depth]),
+            timestamp=None if raw.get("timestamp") is None else int(raw["timestamp"]),
+            nonce=None if raw.get("nonce") is None else int(raw["nonce"]),
+            received_at=received_at,
+        )
+
+    async def fetch_balance(self) -> Balance:
+        """A fresh balance of the spot account: always a request, never a cache."""
+        raw = await self._read(self._exchange.fetch_balance)
+
+        def part(name: str) -> Mapping[str, Decimal]:
+            values = raw.get(name) or {}
+            return MappingProxyType(
+                {code: amount for code, v in values.items() if (amount := _dec(v)) is not None}
+            )
+
+        return Balance(venue=self.id, free=part("free"), used=part("used"), total=part("total"))
+
+    async def fetch_trading_fee(self, symbol: str) -> Decimal:
+        """The account's real taker fee for `symbol` (static, so fetched once and cached)."""
+        if symbol not in self._account_fees:
+            self.market(symbol)
+            raw = await self._read(self._exchange.fetch_trading_fee, symbol)
+            fee = _dec(raw.get("taker"))
+            if fee is None:
+                raise VenueUnavailable(f"no taker fee in the answer for {symbol}", venue=self.id)
+            self._account_fees[symbol] = fee
+            if symbol in self._markets:
+                old = self._markets[symbol]
+                self._markets[symbol] = replace(old, taker_fee=self._effective_fee(symbol, fee))
+        return self._account_fees[symbol]
+
+    async def fetch_order(
+        self,
+        symbol: str,
+        *,
+        order_id: str | None = None,
+        client_order_id: str | None = None,
+    ) -> OrderResult | None:
+        """An order by venue id, or by our client order id when the id is unknown.
+
+        None when the venue says it has no such order (e.g. a create that never arrived).
+        """
+        if order_id is None and client_order_id is None:
+            raise ValueError("fetch_order needs an order id or a client order id")
+        self.market(symbol)
+        params: dict[str, Any] = {}
+        if order_id is None and client_order_id is not None:
+            params["clientOrderId"] = self._venue_client_id(client_order_id)
+
+        async def fetch() -> Any:
+            try:
+                return await self._exchange.fetch_order(order_id, symbol, params)
+            except ccxt_errors.OrderNotFound:
+                return None
+
+        raw = await self._read(fetch)
+        return None if raw is None else self._order_result(raw, symbol, client_order_id)
+
+    # -- orders --------------------------------------------------------------------------
+
+    async def create_order(
+        self,
+        symbol: str,
+        side: str,
+        amount: Decimal,
+        price: Decimal,
+        client_order_id: str,
+        *,
+        market: bool = False,
+    ) -> OrderResult:
+        """Place an immediate-or-cancel order; never retried.
+
+        A limit order by default. With `market=True`, `price` is the reference used to
+        size a market buy in quote currency where the venue wants a cost (Gate). A
+        timeout or network error raises OrderUnknown carrying `client_order_id`: look
+        the order up with fetch_order, never send it again.
+        """
+        if side not in ("buy", "sell"):
+            raise ValueError(f"side must be buy or sell, not {side!r}")
+        self.market(symbol)
+        ex = self._exchange
+        sent_amount = ex.amount_to_precision(symbol, str(amount))
+        sent_price = ex.price_to_precision(symbol, str(price))
+        params: dict[str, Any] = {"clientOrderId": self._venue_client_id(client_order_id)}
+        order_type = "limit"
+        if market:
+            order_type = "market"
+            if side == "buy" and self.profile.market_buy_takes_cost:
+                params["cost"] = str(Decimal(sent_amount) * Decimal(sent_price))
+        else:
+            params["timeInForce"] = "IOC"
+        raw = await self._call(
+            Lane.ORDER,
+            ex.create_order,
+            symbol,
+            order_type,
+            side,
+            float(sent_amount),
+            float(sent_price),
+            params,
+            client_order_id=client_order_id,
+        )
+        return self._order_result(raw, symbol, client_order_id)
+
+    async def cancel_order(self, symbol: str, order_id: str) -> OrderResult:
+        """Cancel an open order; OrderRejected if it is gone or already final."""
+        self.market(symbol)
+        raw = await self._call(Lane.ORDER, self._exchange.cancel_order, order_id, symbol)
+        return self._order_result(raw, symbol, None)
+
+    # -- streams -------------------------------------------------------------------------
+
+    def watch_book(self, symbol: str, depth: int, **options: float) -> AsyncIterator[Any]:
+        """Book events of one symbol (valid books, resyncs) from arb.venues.books."""
+        self.market(symbol)
+        # Imported when first used: the stream module imports this package's error table.
+        books = importlib.import_module("arb.venues.books")
+        stream: AsyncIterator[Any] = books.watch_books(
+            self._exchange, self.id, symbol, depth, self._clock, **options
+        )
+        return stream
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _install_fast_decode(self) -> None:
+        # An optional speed-up: without it ccxt's own protobuf decoding does the same job.
+        if importlib.util.find_spec("arb.venues.mexc_decode") is not None:
+            importlib.import_module("arb.venues.mexc_decode").install(self._exchange)
+
+    def _venue_client_id(self, client_order_id: str) -> str:
+        venue_id = self.profile.client_id_prefix + client_order_id
+        if len(venue_id) > self.profile.client_id_max_len:
+            raise ValueError(f"client order id too long for {self.id}: {client_order_id!r}")
+        return venue_id
+
+    def _order_result(
+        self, raw: Mapping[str, Any], symbol: str, client_order_id: str | None
+    ) -> OrderResult:
+        status_text = raw.get("status")
+        status = OrderStatus(status_text) if status_text in _STATUSES else OrderStatus.UNKNOWN
+        filled = _dec(raw.get("filled")) or Decimal(0)
+        average = _dec(raw.get("average"))
+        cost = _dec(raw.get("cost"))
+        if cost is None:
+            cost = filled * average if average is not None else Decimal(0)
+        venue_cid = raw.get("clientOrderId")
+        prefix = self.profile.client_id_prefix
+        if isinstance(venue_cid, str) and prefix and venue_cid.startswith(prefix):
+            venue_cid = venue_cid[len(prefix) :]
+        return OrderResult(
+            venue=self.id,
+            symbol=symbol,
+            id=None if raw.get("id") is None else str(raw["id"]),
+            client_order_id=venue_cid if isinstance(venue_cid, str) else client_order_id,
+            side=str(raw.get("side")),
+            status=status,
+            amount=_dec(raw.get("amount")),
+            price=_dec(raw.get("price")),
+            filled=filled,
+            average=average,
+            cost=cost,
+            fees=self._fees(raw, symbol, cost),
+            timestamp=None if raw.get("timestamp") is None else int(raw["timestamp"]),
+        )
+
+    def _fees(self, raw: Mapping[str, Any], symbol: str, cost: Decimal) -> tuple[Fee, ...]:
+        # Gate reports fees in `fees` (ccxt leaves `fee` None); MEXC orders carry none, so
+        # the fee is derived from the taker rate on the quote cost.
+        entries = list(raw.get("fees") or [])
+        if not entries and raw.get("fee"):
+            entries = [raw["fee"]]
+        fees = tuple(
+            Fee(currency=str(entry["currency"]), cost=fee_cost)
+            for entry in entries
+            if entry and entry.get("currency") and (fee_cost := _dec(entry.get("cost")))
+        )
+        if fees or self.profile.orders_report_fees or not cost:
+            return fees
+        market = self.market(symbol)
+        return (Fee(currency=market.quote, cost=cost * market.taker_fee, estimated=True),)
+
+
+_STATUSES = frozenset(s.value for s in OrderStatus)

@@ -1,0 +1,38 @@
+"""The one vcrpy configuration shared by the cassette tests and scripts/record_cassettes.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import vcr
+
+ROOT = Path(__file__).resolve().parents[2]
+CASSETTES = ROOT / "cassettes"
+
+# Per-request noise and signatures: never recorded, never matched on.
+VOLATILE_QUERY = ("timestamp", "recvWindow", "signature")
+# Credentials and signing headers of both venues.
+SECRET_HEADERS = ("X-MEXC-APIKEY", "KEY", "SIGN", "Timestamp", "Authorization", "Cookie")
+
+
+def stable_query(r1: Any, r2: Any) -> None:
+    """vcr matcher: the query strings agree once the volatile keys are dropped."""
+    q1 = sorted((k, v) for k, v in r1.query if k not in VOLATILE_QUERY)
+    q2 = sorted((k, v) for k, v in r2.query if k not in VOLATILE_QUERY)
+    if q1 != q2:
+        raise AssertionError(f"{q1} != {q2}")
+
+
+def make_vcr(record_mode: str = "none") -> vcr.VCR:
+    """A VCR that replays (or records) cassettes under cassettes/ without any secret."""
+    recorder = vcr.VCR(
+        cassette_library_dir=str(CASSETTES),
+        record_mode=record_mode,
+        match_on=("method", "host", "path", "stable_query"),
+        filter_headers=[(name, None) for name in SECRET_HEADERS],
+        filter_query_parameters=[(name, None) for name in VOLATILE_QUERY],
+        decode_compressed_response=True,
+    )
+    recorder.register_matcher("stable_query", stable_query)
+    return recorder
