@@ -43,6 +43,24 @@ CANCEL = "cancel_order_samples"
 MEXC_CLIENT_ID = "arbcassette1"
 GATE_CLIENT_ID = "abc123"
 
+# The JSON body ccxt 4.5.90 sends for the Gate cassette order (a limit IOC buy of 0.001
+# BTC at 65000, the documented sample order): the cassette test fails if it changes.
+REQUEST_BODIES = {
+    ("POST", f"{GATE}/api/v4/spot/orders"): json.dumps(
+        {
+            "currency_pair": "BTC_USDT",
+            "type": "limit",
+            "account": "spot",
+            "side": "buy",
+            "amount": "0.001",
+            "price": "65000",
+            "time_in_force": "ioc",
+            "text": f"t-{GATE_CLIENT_ID}",
+        },
+        separators=(",", ":"),
+    )
+}
+
 # (method, url, sample file, where in it) per interaction; "payload" or ("variants", i).
 _MEXC_MARKETS = [("GET", f"{MEXC}/api/v3/exchangeInfo", "mexc/exchangeInfo.json", "payload")]
 _GATE_MARKETS = [
@@ -167,8 +185,9 @@ def _payload(samples: Path, name: str, where: Any) -> tuple[Any, str]:
 
 
 def _interaction(method: str, url: str, body: str) -> dict[str, Any]:
+    sent = REQUEST_BODIES.get((method, url))
     return {
-        "request": {"method": method, "uri": url, "body": None, "headers": {}},
+        "request": {"method": method, "uri": url, "body": sent, "headers": {}},
         "response": {
             "status": {"code": 200, "message": "OK"},
             "headers": {"Content-Type": ["application/json"]},

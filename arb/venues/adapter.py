@@ -20,7 +20,8 @@ from tenacity import (
     AsyncRetrying,
     retry_if_exception_type,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 
 from arb.config import VenueSettings
@@ -142,12 +143,14 @@ class Venue:
         clock: Callable[[], float] = time.monotonic,
         read_attempts: int = 4,
         backoff_s: float = 0.25,
+        timeout_s: float = 10.0,
     ) -> None:
         self.profile = profile_for(settings.id)
         self.id = self.profile.venue_id
         self._settings = settings
         self._clock = clock
         self._exchange = _build_exchange(self.profile, settings)
+        self._exchange.timeout = int(timeout_s * 1000)  # ccxt counts milliseconds
         self._limiter = RateLimiter(self.profile, clock=clock)
         self._secrets = tuple(
             s.reveal() for s in (settings.api_key, settings.api_secret) if s is not None
@@ -198,7 +201,8 @@ class Venue:
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(VenueUnavailable),
             stop=stop_after_attempt(self._read_attempts),
-            wait=wait_exponential_jitter(initial=self._backoff_s, max=10 * self._backoff_s),
+            wait=wait_exponential(multiplier=self._backoff_s, max=10 * self._backoff_s)
+            + wait_random(0, self._backoff_s),
             reraise=True,
         )
         async for attempt in retrying:

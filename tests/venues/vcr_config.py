@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +25,24 @@ def stable_query(r1: Any, r2: Any) -> None:
         raise AssertionError(f"{q1} != {q2}")
 
 
+def json_body(sent: Any, recorded: Any) -> None:
+    """vcr matcher: when the cassette recorded a JSON body (Gate's orders), ours equals it."""
+    if not recorded.body:
+        return
+    if not sent.body or json.loads(sent.body) != json.loads(recorded.body):
+        raise AssertionError(f"{sent.body!r} != {recorded.body!r}")
+
+
 def make_vcr(record_mode: str = "none") -> vcr.VCR:
     """A VCR that replays (or records) cassettes under cassettes/ without any secret."""
     recorder = vcr.VCR(
         cassette_library_dir=str(CASSETTES),
         record_mode=record_mode,
-        match_on=("method", "host", "path", "stable_query"),
+        match_on=("method", "host", "path", "stable_query", "json_body"),
         filter_headers=[(name, None) for name in SECRET_HEADERS],
         filter_query_parameters=[(name, None) for name in VOLATILE_QUERY],
         decode_compressed_response=True,
     )
     recorder.register_matcher("stable_query", stable_query)
+    recorder.register_matcher("json_body", json_body)
     return recorder
