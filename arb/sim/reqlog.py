@@ -1,0 +1,57 @@
+"""The simulator's request log: what clients did, JSON Lines, monotonic ms, no secrets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+# MEXC puts the signature in the query string; Gate in the SIGN header (never logged)
+_SIGNATURE = re.compile(r"(signature=)[0-9a-fA-F]*")
+
+
+def redact(query: str) -> str:
+    """Replace a query-string signature with a marker."""
+    return _SIGNATURE.sub(r"\1<redacted>", query)
+
+
+class RequestLog:
+    """In-memory entries, optionally appended to a JSON Lines file off the event loop."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        """Start empty; `path` receives every entry when the log is flushed."""
+        self.entries: list[dict[str, Any]] = []
+        self._path = path
+        self._written = 0
+        self._start = time.monotonic()
+
+    def record(self, venue: str, kind: str, **fields: Any) -> dict[str, Any]:
+        """Add one entry stamped with monotonic milliseconds since the simulator started."""
+        entry = {"t_ms": round((time.monotonic() - self._start) * 1000, 3), "venue": venue}
+        entry["kind"] = kind
+        entry.update(fields)
+        self.entries.append(entry)
+        return entry
+
+    def of(self, venue: str, kind: str | None = None) -> list[dict[str, Any]]:
+        """Entries of one venue (and kind)."""
+        return [
+            e for e in self.entries if e["venue"] == venue and (kind is None or e["kind"] == kind)
+        ]
+
+    async def flush(self) -> None:
+        """Append the entries not yet written to the file (no-op without a path)."""
+        if self._path is None or self._written == len(self.entries):
+            return
+        batch = self.entries[self._written :]
+        self._written = len(self.entries)
+        lines = "".join(json.dumps(e, default=str) + "\n" for e in batch)
+        await asyncio.to_thread(_append, self._path, lines)
+
+
+def _append(path: Path, text: str) -> None:
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(text)
