@@ -9,7 +9,7 @@
 byte for byte as JSON, the requests are what ccxt 4.5.90 sends. `--live` re-records the
 read families from the venue with the keys from the environment (through arb's own
 settings); `--orders` also places a far-from-market order, fetches and cancels it.
-Credentials, timestamps and signatures are never written (see tests/venues/vcr_config.py).
+Credentials, timestamps and signatures are never written (see tests/venues/venue_vcr.py).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "venues"))
 
-import vcr_config  # noqa: E402
+import venue_vcr  # noqa: E402
 
 from arb.config import load_settings  # noqa: E402
 from arb.venues import Venue, new_client_order_id  # noqa: E402
@@ -199,21 +199,21 @@ def _interaction(method: str, url: str, body: str) -> dict[str, Any]:
 def from_samples(samples: Path) -> None:
     """Write every cassette from the sample payloads and print where each body came from."""
     for venue, families in SPEC.items():
-        (vcr_config.CASSETTES / venue).mkdir(parents=True, exist_ok=True)
+        (venue_vcr.CASSETTES / venue).mkdir(parents=True, exist_ok=True)
         for family, steps in families.items():
             interactions = []
             for method, url, name, where in steps:
                 payload, source = _payload(samples, name, where)
                 interactions.append(_interaction(method, url, json.dumps(payload)))
                 print(f"| {venue}/{family}.yaml | {method} {url} | {name} {where} | {source} |")
-            path = vcr_config.CASSETTES / venue / f"{family}.yaml"
+            path = venue_vcr.CASSETTES / venue / f"{family}.yaml"
             path.write_text(yaml.safe_dump({"interactions": interactions, "version": 1}))
 
 
 async def live(venue_id: str, orders: bool) -> None:
     """Re-record one venue's cassettes from the live API (keys from the environment)."""
     settings = load_settings().venue(venue_id)
-    recorder = vcr_config.make_vcr(record_mode="all")
+    recorder = venue_vcr.make_vcr(record_mode="all")
     symbol = "BTC/USDT"
 
     async def record(family: str, steps: Any) -> None:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from vcr_config import make_vcr
+from venue_vcr import make_vcr
 
 from arb.config import Secret, VenueSettings
 from arb.errors import SymbolUnknown

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import yaml
 from aiohttp import web
-from vcr_config import CASSETTES
+from venue_vcr import CASSETTES
 
 
 @dataclass

@@ -6,7 +6,7 @@ import asyncio
 from decimal import Decimal
 
 import pytest
-from loopback import LoopbackVenue, Reply, cassette_replies
+from venue_loopback import LoopbackVenue, Reply, cassette_replies
 
 from arb.config import Secret, VenueSettings
 from arb.errors import OrderUnknown, VenueUnavailable
