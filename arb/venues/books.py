@@ -1,0 +1,314 @@
+"""Order-book streams: immutable top-of-book snapshots per (venue, symbol), never an invalid one.
+
+`watch_books` drives ccxt.pro's `watch_order_book` and yields either a valid
+`arb.domain.book.OrderBook` (levels copied as tuples on the tick the update arrived) or a
+`BookStatus` saying why there is none right now. Sequence gaps are caught on the raw frames
+(`arb.venues.integrity`), crossed or empty books here; either resets the book and resyncs it:
+MEXC from a REST snapshot aligned with the cached deltas, Gate by resubscribing (its first
+push is a full snapshot). `book_health` is what the scanner reads to judge freshness.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from ccxt.base.errors import BaseError, UnsubscribeError
+from loguru import logger
+
+from arb import errors
+from arb.domain.book import Level, OrderBook
+from arb.venues.errors import translate
+from arb.venues.integrity import (
+    BookState,
+    Wake,
+    guard_for,
+    invalidate,
+    message_hash,
+    request,
+    reset,
+)
+
+
+class BookStatusKind(StrEnum):
+    """Why a stream has no valid book to hand out."""
+
+    INVALID = "invalid"  # a check failed (gap, crossed, empty, resubscribed); resync under way
+    RESYNCING = "resyncing"  # not ready in time; a snapshot / resubscription was requested
+    DISCONNECTED = "disconnected"  # the connection dropped; the book restarts on reconnect
+
+
+@dataclass(frozen=True, slots=True)
+class BookStatus:
+    """A stream event that carries no book: the consumer must not use this venue's last one."""
+
+    venue: str
+    symbol: str
+    kind: BookStatusKind
+    reason: str
+    at: float  # injected monotonic clock
+
+
+BookEvent = OrderBook | BookStatus
+
+
+@dataclass(frozen=True, slots=True)
+class BookHealth:
+    """One book's state for freshness decisions, copied when asked for."""
+
+    venue: str
+    symbol: str
+    connected: bool
+    valid: bool  # the last book handed out is still the venue's book as far as we know
+    last_frame_at: float | None  # monotonic time of the last frame for this book
+    last_update_at: float | None  # monotonic time of the update that made the current book
+    resyncs: int
+    last_resync_reason: str | None
+
+
+def book_health(exchange: Any, symbol: str) -> BookHealth | None:
+    """Health of `symbol`'s book on this exchange instance; None while nothing streams it."""
+    state = guard_for(exchange).books.get(symbol)
+    if state is None:
+        return None
+    return BookHealth(
+        venue=state.venue,
+        symbol=state.symbol,
+        connected=state.connected,
+        valid=state.valid,
+        last_frame_at=state.last_frame_at,
+        last_update_at=state.applied_at,
+        resyncs=state.resyncs,
+        last_resync_reason=state.last_reason,
+    )
+
+
+# ccxt.pro keeps every MEXC level it is sent; Gate's spot.obu sends 50 levels, or 400 when
+# ccxt is asked for exactly 400. MEXC's REST snapshot returns 100 levels unless asked.
+_GATE_LEVELS = 50
+_MEXC_SNAPSHOT_LEVELS = 100
+
+
+async def watch_books(
+    exchange: Any,
+    venue_id: str,
+    symbol: str,
+    depth: int,
+    clock: Callable[[], float],
+    *,
+    ready_timeout: float = 5.0,
+    retry_delay: float = 0.5,
+    max_retry_delay: float = 30.0,
+    unsubscribe_timeout: float = 5.0,
+) -> AsyncIterator[BookEvent]:
+    """Yield valid `depth`-level books of `symbol` and status events, forever.
+
+    `exchange` is a ccxt.pro mexc or gate instance; `clock` a monotonic clock in seconds.
+    A book not ready `ready_timeout` seconds after (re)subscribing is bootstrapped (MEXC:
+    a quiet market sends no delta, so ccxt alone would wait for ever) or resubscribed
+    (Gate). Resyncs after the first back off from `retry_delay` to `max_retry_delay`.
+    Network loss is retried for ever; any other venue error is raised as an ArbError.
+    """
+    guard = guard_for(exchange)
+    if symbol in guard.books:
+        raise ValueError(f"{venue_id} {symbol}: a book stream is already running")
+    state = BookState(venue=venue_id, symbol=symbol, clock=clock)
+    guard.books[symbol] = state
+    is_mexc = exchange.id == "mexc"
+    stream = _Stream(
+        exchange=exchange,
+        state=state,
+        depth=depth,
+        ws_limit=400 if not is_mexc and depth > _GATE_LEVELS else None,
+        rest_limit=depth if is_mexc and depth > _MEXC_SNAPSHOT_LEVELS else None,
+        ready_timeout=ready_timeout,
+        retry_delay=retry_delay,
+        max_retry_delay=max_retry_delay,
+        unsubscribe_timeout=unsubscribe_timeout,
+    )
+    try:
+        while True:
+            if state.pending is None:
+                event = await _update(stream)
+            else:
+                reason, announce = state.pending, state.announce
+                state.pending, state.announce = None, False
+                if announce:
+                    yield BookStatus(venue_id, symbol, BookStatusKind.INVALID, reason, clock())
+                event = await _resync(stream)
+            if event is not None:
+                yield event
+    finally:
+        if guard.books.get(symbol) is state:
+            del guard.books[symbol]
+
+
+@dataclass(frozen=True, slots=True)
+class _Stream:
+    exchange: Any
+    state: BookState
+    depth: int
+    ws_limit: int | None
+    rest_limit: int | None
+    ready_timeout: float
+    retry_delay: float
+    max_retry_delay: float
+    unsubscribe_timeout: float
+
+    def status(self, kind: BookStatusKind, reason: str) -> BookStatus:
+        return BookStatus(self.state.venue, self.state.symbol, kind, reason, self.state.clock())
+
+    def backoff(self) -> float:
+        """No wait for the first resync after a valid book, then doubling waits up to a cap."""
+        failures = self.state.failures
+        if failures <= 1:
+            return 0.0
+        return float(min(self.max_retry_delay, self.retry_delay * 2 ** (failures - 2)))
+
+
+async def _update(stream: _Stream) -> BookEvent | None:
+    """Wait for ccxt's next update of the book and copy it; a status if there is none."""
+    state, venue = stream.state, stream.state.venue
+    try:
+        stored = await asyncio.wait_for(
+            stream.exchange.watch_order_book(state.symbol, stream.ws_limit),
+            None if state.valid else stream.ready_timeout,
+        )
+    except Wake:
+        return None  # the loop acts on state.pending
+    except TimeoutError:
+        reason = f"no book {stream.ready_timeout:g}s after subscribing"
+        request(state, reason)
+        return stream.status(BookStatusKind.RESYNCING, reason)
+    except (BaseError, OSError) as exc:
+        _raise_unless_transient(exc, venue)
+        reason = f"disconnected: {translate(exc, venue).message}"
+        _disconnected(stream.exchange, state, reason)
+        await asyncio.sleep(stream.backoff())
+        return stream.status(BookStatusKind.DISCONNECTED, reason)
+    return _checked(stream.exchange, state, stored, stream.depth)
+
+
+async def _resync(stream: _Stream) -> BookEvent | None:
+    """Rebuild the book (MEXC: REST snapshot; Gate: resubscribe); the book if ready at once."""
+    state, exchange = stream.state, stream.exchange
+    await asyncio.sleep(stream.backoff())
+    state.resyncing = True
+    try:
+        if exchange.id == "mexc":
+            stored = await _bootstrap_mexc(exchange, state, stream.rest_limit)
+        else:
+            await _resubscribe_gate(exchange, state, stream.ws_limit, stream.unsubscribe_timeout)
+            return None  # the book arrives with Gate's full snapshot on the next watch
+    except (BaseError, OSError) as exc:
+        _raise_unless_transient(exc, state.venue)
+        state.connected = False
+        request(state, f"resync failed: {translate(exc, state.venue).message}")
+        return None
+    finally:
+        state.resyncing = False
+    return None if stored is None else _checked(exchange, state, stored, stream.depth)
+
+
+def _checked(exchange: Any, state: BookState, stored: Any, depth: int) -> OrderBook | None:
+    """Copy ccxt's book now (it changes under us) and return it only if it is usable."""
+    if state.pending is not None:
+        return None  # broken since ccxt resolved it; the resync comes first
+    book = OrderBook(
+        venue=state.venue,
+        symbol=state.symbol,
+        bids=_levels(stored["bids"], depth),
+        asks=_levels(stored["asks"], depth),
+        timestamp=stored["timestamp"],
+        nonce=stored["nonce"],
+        received_at=state.applied_at if state.applied_at is not None else state.clock(),
+    )
+    if book.empty:
+        side = "bids" if not book.bids else "asks"
+        invalidate(exchange, state, f"empty {side}")
+        return None
+    if book.crossed:
+        invalidate(exchange, state, f"crossed: bid {book.bids[0][0]} >= ask {book.asks[0][0]}")
+        return None
+    state.valid = True
+    state.failures = 0
+    return book
+
+
+def _levels(side: Any, depth: int) -> tuple[Level, ...]:
+    return tuple((float(level[0]), float(level[1])) for level in side[:depth])
+
+
+def _raise_unless_transient(exc: BaseException, venue: str) -> None:
+    """Re-raise as an ArbError unless a retry (reconnect or resync) can fix it."""
+    if isinstance(exc, UnsubscribeError):
+        return  # our own resubscription cancelled a pending watch
+    error = translate(exc, venue)
+    if not isinstance(error, errors.VenueUnavailable | errors.BookInvalid):
+        raise error from exc
+
+
+def _disconnected(exchange: Any, state: BookState, reason: str) -> None:
+    was_valid = state.valid
+    state.connected = False
+    reset(exchange, state)
+    # The reconnect itself is the resync: ccxt resubscribes on the next watch, Gate then
+    # pushes a full snapshot and MEXC's first delta asks for one.
+    state.resyncs += 1
+    state.failures += 1
+    state.last_reason = reason
+    if was_valid:
+        logger.bind(venue=state.venue).warning("{} book lost: {}", state.symbol, reason)
+
+
+async def _bootstrap_mexc(exchange: Any, state: BookState, limit: int | None) -> Any:
+    """Seed ccxt's MEXC book from a REST snapshot plus the deltas cached since; None if stale."""
+    epoch = state.epoch
+    snapshot = await exchange.fetch_order_book(state.symbol, limit)
+    if state.epoch != epoch:
+        return None  # reset while we fetched (gap, resubscribe); a fresh request follows
+    stored = exchange.orderbooks.get(state.symbol)
+    if stored is None:
+        stored = exchange.orderbooks[state.symbol] = exchange.order_book()
+    top = exchange.safe_integer(snapshot, "nonce")
+    if top is None:
+        invalidate(exchange, state, "snapshot without lastUpdateId")
+        return None
+    newer = [
+        delta
+        for delta in stored.cache
+        if (exchange.safe_integer_n(delta, ["toVersion", "r", "version"]) or 0) > top
+    ]
+    first = exchange.safe_integer_n(newer[0], ["fromVersion", "r", "version"]) if newer else None
+    if first is not None and first > top + 1:
+        # The snapshot predates the oldest delta we hold: the updates between are lost.
+        invalidate(exchange, state, f"snapshot {top} older than delta from {first}")
+        return None
+    stored.reset(snapshot)
+    for delta in newer:
+        exchange.handle_book_delta(stored, delta)
+    stored.cache = []
+    if not newer:
+        state.seq = top
+        state.after_snapshot = True
+    state.applied_at = state.clock()
+    return stored
+
+
+async def _resubscribe_gate(
+    exchange: Any, state: BookState, limit: int | None, ack_seconds: float
+) -> None:
+    """Unsubscribe and let the next watch subscribe again: Gate's first push is a full book."""
+    params = {"limit": limit} if limit is not None else {}
+    try:
+        await asyncio.wait_for(exchange.un_watch_order_book(state.symbol, params), ack_seconds)
+    except (TimeoutError, BaseError) as exc:
+        # No ack: forget the subscription ourselves so the next watch sends a new one.
+        logger.bind(venue=state.venue).info("{} unsubscribe: {!r}", state.symbol, exc)
+        for client in list(exchange.clients.values()):
+            client.subscriptions.pop(message_hash(state.symbol), None)
+            client.subscriptions.pop("unsubscribe:" + message_hash(state.symbol), None)
+    exchange.orderbooks.pop(state.symbol, None)

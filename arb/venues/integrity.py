@@ -1,0 +1,251 @@
+"""Raw-frame integrity for ccxt.pro books: sequence gaps caught before ccxt applies a frame.
+
+ccxt.pro 4.5.90 applies a Gate `spot.obu` delta after a sequence gap silently, never checks
+MEXC's `fromVersion == previous toVersion + 1`, and after a MEXC re-subscription keeps the
+old book (its ack handler reads the interval, not the market, from the channel name). So
+`guard_for` wraps the instance's own `handle_order_book` (and MEXC's ack handler) to see each
+raw frame first: a frame that breaks the sequence is dropped, ccxt's copy of the book is
+reset, and the book's stream is woken to resynchronise. Anything that decodes MEXC frames
+must dispatch them through `exchange.handle_order_book` for this to see them.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from loguru import logger
+
+
+class Verdict(StrEnum):
+    """What to do with one delta frame given the sequence id the book has reached."""
+
+    APPLY = "apply"
+    STALE = "stale"  # every update in it is already in the book: drop it
+    GAP = "gap"  # updates are missing between the book and this frame: resync
+
+
+def next_verdict(
+    last: int | None, first: int | None, end: int | None, *, after_snapshot: bool
+) -> Verdict:
+    """Judge a delta carrying venue updates `first..end` against a book that reached `last`."""
+    if last is None:
+        return Verdict.APPLY  # nothing to compare with yet: the frame starts the sequence
+    if first is None or end is None:
+        return Verdict.GAP  # a delta without ids cannot be placed in the sequence
+    if end <= last:
+        return Verdict.STALE
+    if first == last + 1:
+        return Verdict.APPLY
+    # A REST snapshot's id can fall inside a delta's range; levels carry absolute amounts,
+    # so re-applying the overlap is exact. Between two deltas only `last + 1` is valid.
+    if after_snapshot and first <= last + 1:
+        return Verdict.APPLY
+    return Verdict.GAP
+
+
+class Wake(Exception):
+    """Rejected into a book's pending ccxt watch so its stream acts on `BookState.pending`."""
+
+
+@dataclass(slots=True)
+class BookState:
+    """What arb knows about one ccxt.pro book beyond ccxt itself; mutated on the loop only."""
+
+    venue: str
+    symbol: str
+    clock: Callable[[], float]
+    seq: int | None = None  # last venue update id let into the book (MEXC toVersion, Gate u)
+    after_snapshot: bool = False  # `seq` came from a REST snapshot, not from a delta
+    valid: bool = False  # the last book handed out passed every check and nothing broke since
+    connected: bool = False
+    last_frame_at: float | None = None  # any frame for this book, applied or not
+    applied_at: float | None = None  # the frame or snapshot that last changed the book
+    resyncs: int = 0
+    last_reason: str | None = None
+    pending: str | None = None  # why the stream must resync before the next book
+    announce: bool = False  # the stream owes the consumer a status event for `pending`
+    resyncing: bool = False  # the stream is fetching a snapshot / resubscribing right now
+    epoch: int = 0  # bumped on every reset, so a resync in flight knows it was overtaken
+    failures: int = 0  # resets since the last valid book: drives the stream's backoff
+
+
+@dataclass(slots=True)
+class Guard:
+    """The books one exchange instance streams, and the hooks installed to check them."""
+
+    exchange: Any
+    books: dict[str, BookState] = field(default_factory=dict)
+
+
+_GUARDS: weakref.WeakKeyDictionary[Any, Guard] = weakref.WeakKeyDictionary()
+
+
+def guard_for(exchange: Any) -> Guard:
+    """The guard of a ccxt.pro mexc or gate instance, installing its hooks on first use."""
+    guard = _GUARDS.get(exchange)
+    if guard is None:
+        guard = Guard(exchange)
+        if exchange.id == "mexc":
+            _install_mexc(guard)
+        elif exchange.id == "gate":
+            _install_gate(guard)
+        else:
+            raise ValueError(f"no book integrity rules for ccxt exchange {exchange.id!r}")
+        _GUARDS[exchange] = guard
+    return guard
+
+
+def message_hash(symbol: str) -> str:
+    """The key ccxt.pro resolves a book's watchers under (same on both venues)."""
+    return "orderbook:" + symbol
+
+
+def reset(exchange: Any, state: BookState) -> None:
+    """Forget the book's sequence and ccxt's copy of it, so it is rebuilt from scratch."""
+    state.valid = False
+    state.seq = None
+    state.after_snapshot = False
+    state.epoch += 1
+    stored = exchange.orderbooks.get(state.symbol)
+    if stored is not None:
+        # nonce None: MEXC caches deltas until our snapshot, Gate ignores deltas until a full.
+        stored["nonce"] = None
+        stored.cache = []
+
+
+def request(state: BookState, reason: str, client: Any = None, *, announce: bool = False) -> None:
+    """Ask the book's stream to resync; wake it through ccxt's own future if it is waiting."""
+    state.pending = reason
+    state.announce = state.announce or announce
+    if client is not None:
+        client.reject(Wake(reason), message_hash(state.symbol))
+
+
+def invalidate(exchange: Any, state: BookState, reason: str, client: Any = None) -> None:
+    """Mark the book unusable, drop ccxt's copy, count and log a resync, wake the stream."""
+    reset(exchange, state)
+    state.resyncs += 1
+    state.failures += 1
+    state.last_reason = reason
+    logger.bind(venue=state.venue).warning(
+        "{} book invalid ({}), resync #{}", state.symbol, reason, state.resyncs
+    )
+    request(state, reason, client, announce=True)
+
+
+def _tracked(state: BookState | None) -> BookState | None:
+    if state is not None:
+        now = state.clock()
+        state.last_frame_at = now
+        state.connected = True
+    return state
+
+
+def _install_mexc(guard: Guard) -> None:
+    exchange = guard.exchange
+    original = exchange.handle_order_book
+    # -1 never equals the cache length, so ccxt never starts its own snapshot: it waits for
+    # 25 cached deltas (a quiet book never gets there) and then skips the delta that
+    # straddles the snapshot id. The stream fetches and aligns the snapshot instead.
+    exchange.options.setdefault("watchOrderBook", {})["snapshotDelay"] = -1
+
+    def handle_order_book(client: Any, message: Any) -> None:
+        data = exchange.safe_dict_n(message, ["d", "data", "publicAggreDepths"])
+        symbol = exchange.safe_symbol(exchange.safe_string_2(message, "s", "symbol"))
+        state = _tracked(guard.books.get(symbol))
+        if state is None or data is None:
+            original(client, message)
+            return
+        first = exchange.safe_integer_n(data, ["fromVersion", "r", "version"])
+        end = exchange.safe_integer_n(data, ["toVersion", "r", "version"])
+        verdict = next_verdict(state.seq, first, end, after_snapshot=state.after_snapshot)
+        if verdict is Verdict.STALE:
+            return
+        if verdict is Verdict.GAP:
+            invalidate(
+                exchange, state, f"sequence gap: fromVersion {first} after {state.seq}", client
+            )
+        # After a gap this frame is the first of the cache the next snapshot is aligned with.
+        state.seq = end
+        state.after_snapshot = False
+        stored = exchange.orderbooks.get(symbol)
+        ready = stored is not None and stored["nonce"] is not None
+        original(client, message)
+        if ready:
+            state.applied_at = state.last_frame_at
+        elif state.pending is None and not state.resyncing:
+            request(state, "snapshot needed", client)
+
+    def handle_book_delta(orderbook: Any, delta: Any) -> None:
+        # ccxt keeps fromVersion as the nonce and drops a delta whose fromVersion is below
+        # it, which loses the one that straddles a snapshot; order is checked before this.
+        end = exchange.safe_integer_n(delta, ["toVersion", "r", "version", "fromVersion"])
+        nonce = orderbook["nonce"]
+        if end is not None and nonce is not None and end <= nonce:
+            return
+        orderbook["nonce"] = end
+        exchange.handle_bookside_delta(orderbook["asks"], exchange.safe_list(delta, "asks", []))
+        exchange.handle_bookside_delta(orderbook["bids"], exchange.safe_list(delta, "bids", []))
+
+    def handle_order_book_subscription(client: Any, message: Any) -> None:
+        # ccxt 4.5.90 takes the market from part 2 of the channel, '100ms' on aggre.depth,
+        # and so keeps the pre-disconnect book. The market id is the last part on every
+        # depth channel; whatever the book was, it restarts from a fresh snapshot.
+        channel = exchange.safe_string(message, "msg", "")
+        symbol = exchange.safe_symbol(channel.split("@")[-1])
+        state = _tracked(guard.books.get(symbol))
+        if state is None:
+            stored = exchange.orderbooks.get(symbol)
+            if stored is not None:
+                stored["nonce"] = None
+                stored.cache = []
+        elif state.valid:
+            invalidate(exchange, state, "resubscribed", client)
+        else:
+            reset(exchange, state)
+
+    exchange.handle_order_book = handle_order_book
+    exchange.handle_book_delta = handle_book_delta
+    exchange.handle_order_book_subscription = handle_order_book_subscription
+
+
+def _install_gate(guard: Guard) -> None:
+    exchange = guard.exchange
+    original = exchange.handle_order_book
+
+    def handle_order_book(client: Any, message: Any) -> None:
+        if exchange.safe_string(message, "channel") != "spot.obu":
+            original(client, message)
+            return
+        result = exchange.safe_dict(message, "result", {})
+        parts = (exchange.safe_string(result, "s") or "").split(".")  # "ob.BTC_USDT.50"
+        symbol = exchange.safe_symbol(parts[1] if len(parts) > 1 else None, None, "_", "spot")
+        state = _tracked(guard.books.get(symbol))
+        if state is None:
+            original(client, message)
+            return
+        end = exchange.safe_integer(result, "u")
+        if exchange.safe_bool(result, "full", False):
+            state.seq = end  # Gate's own snapshot: the next delta must start at u + 1
+            state.after_snapshot = False
+            original(client, message)
+            state.applied_at = state.last_frame_at
+            return
+        if state.seq is None:
+            return  # no full snapshot since the (re)subscription: ccxt would ignore it too
+        first = exchange.safe_integer(result, "U")
+        verdict = next_verdict(state.seq, first, end, after_snapshot=False)
+        if verdict is Verdict.STALE:
+            return
+        if verdict is Verdict.GAP:
+            invalidate(exchange, state, f"sequence gap: U {first} after u {state.seq}", client)
+            return
+        state.seq = end
+        original(client, message)
+        state.applied_at = state.last_frame_at
+
+    exchange.handle_order_book = handle_order_book
