@@ -173,6 +173,10 @@ SPEC: dict[str, dict[str, list[tuple[str, str, str, Any]]]] = {
 }
 
 
+# `arb symbols` loads both venues at once: one cassette with both venues' market requests.
+COMBINED = {"symbols": [*_MEXC_MARKETS, *_GATE_MARKETS]}
+
+
 def _payload(samples: Path, name: str, where: Any) -> tuple[Any, str]:
     if name == CANCEL:
         entry = json.loads(CANCEL_SAMPLES.read_text())[where]
@@ -198,16 +202,21 @@ def _interaction(method: str, url: str, body: str) -> dict[str, Any]:
 
 def from_samples(samples: Path) -> None:
     """Write every cassette from the sample payloads and print where each body came from."""
-    for venue, families in SPEC.items():
-        (venue_vcr.CASSETTES / venue).mkdir(parents=True, exist_ok=True)
-        for family, steps in families.items():
-            interactions = []
-            for method, url, name, where in steps:
-                payload, source = _payload(samples, name, where)
-                interactions.append(_interaction(method, url, json.dumps(payload)))
-                print(f"| {venue}/{family}.yaml | {method} {url} | {name} {where} | {source} |")
-            path = venue_vcr.CASSETTES / venue / f"{family}.yaml"
-            path.write_text(yaml.safe_dump({"interactions": interactions, "version": 1}))
+    cassettes = {
+        f"{venue}/{family}": steps
+        for venue, families in SPEC.items()
+        for family, steps in families.items()
+    }
+    cassettes.update(COMBINED)
+    for name, steps in cassettes.items():
+        interactions = []
+        for method, url, sample, where in steps:
+            payload, source = _payload(samples, sample, where)
+            interactions.append(_interaction(method, url, json.dumps(payload)))
+            print(f"| {name}.yaml | {method} {url} | {sample} {where} | {source} |")
+        path = venue_vcr.CASSETTES / f"{name}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump({"interactions": interactions, "version": 1}))
 
 
 async def live(venue_id: str, orders: bool) -> None:
