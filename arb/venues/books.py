@@ -172,6 +172,11 @@ class _Stream:
 async def _update(stream: _Stream) -> BookEvent | None:
     """Wait for ccxt's next update of the book and copy it; a status if there is none."""
     state, venue = stream.state, stream.state.venue
+    stored = stream.exchange.orderbooks.get(state.symbol)
+    if state.valid and stored is not None and state.updates != state.copied:
+        # ccxt resolves one waiter per update; those applied while the consumer was busy
+        # would otherwise stay unseen until the next one arrives.
+        return _checked(stream.exchange, state, stored, stream.depth)
     try:
         stored = await asyncio.wait_for(
             stream.exchange.watch_order_book(state.symbol, stream.ws_limit),
@@ -217,6 +222,7 @@ def _checked(exchange: Any, state: BookState, stored: Any, depth: int) -> OrderB
     """Copy ccxt's book now (it changes under us) and return it only if it is usable."""
     if state.pending is not None:
         return None  # broken since ccxt resolved it; the resync comes first
+    state.copied = state.updates
     book = OrderBook(
         venue=state.venue,
         symbol=state.symbol,
@@ -294,7 +300,7 @@ async def _bootstrap_mexc(exchange: Any, state: BookState, limit: int | None) ->
     if not newer:
         state.seq = top
         state.after_snapshot = True
-    state.applied_at = state.clock()
+    state.applied(state.clock())
     return stored
 
 

@@ -64,6 +64,8 @@ class BookState:
     connected: bool = False
     last_frame_at: float | None = None  # any frame for this book, applied or not
     applied_at: float | None = None  # the frame or snapshot that last changed the book
+    updates: int = 0  # frames and snapshots applied so far
+    copied: int = 0  # `updates` when the stream last copied the book
     resyncs: int = 0
     last_reason: str | None = None
     pending: str | None = None  # why the stream must resync before the next book
@@ -71,6 +73,11 @@ class BookState:
     resyncing: bool = False  # the stream is fetching a snapshot / resubscribing right now
     epoch: int = 0  # bumped on every reset, so a resync in flight knows it was overtaken
     failures: int = 0  # resets since the last valid book: drives the stream's backoff
+
+    def applied(self, at: float | None) -> None:
+        """Record that ccxt's book now includes a frame or snapshot that arrived `at`."""
+        self.applied_at = at
+        self.updates += 1
 
 
 @dataclass(slots=True)
@@ -176,7 +183,7 @@ def _install_mexc(guard: Guard) -> None:
         ready = stored is not None and stored["nonce"] is not None
         original(client, message)
         if ready:
-            state.applied_at = state.last_frame_at
+            state.applied(state.last_frame_at)
         elif state.pending is None and not state.resyncing:
             request(state, "snapshot needed", client)
 
@@ -233,7 +240,7 @@ def _install_gate(guard: Guard) -> None:
             state.seq = end  # Gate's own snapshot: the next delta must start at u + 1
             state.after_snapshot = False
             original(client, message)
-            state.applied_at = state.last_frame_at
+            state.applied(state.last_frame_at)
             return
         if state.seq is None:
             return  # no full snapshot since the (re)subscription: ccxt would ignore it too
@@ -246,6 +253,6 @@ def _install_gate(guard: Guard) -> None:
             return
         state.seq = end
         original(client, message)
-        state.applied_at = state.last_frame_at
+        state.applied(state.last_frame_at)
 
     exchange.handle_order_book = handle_order_book

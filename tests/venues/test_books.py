@@ -402,6 +402,55 @@ async def test_mexc_in_order_frames_then_crossed_book_resyncs(venues: list[Any])
     assert book_health(exchange, "BTC/USDT") is None  # the stream ended
 
 
+async def test_a_busy_consumer_gets_the_latest_book_without_another_update(
+    venues: list[Any],
+) -> None:
+    venue = await mexc_venue([mexc_snapshot(V0)])
+    exchange = mexc_exchange(venue)
+    venues.append((venue, exchange))
+    async with aclosing(
+        watch_books(exchange, "mexc", "BTC/USDT", 5, Clock(), retry_delay=0)
+    ) as stream:
+        venue.outbox.put_nowait(mexc_frame(V0 + 1, V0 + 1, doc=True))
+        assert isinstance(await next_event(stream), OrderBook)
+        caught_up = asyncio.Event()
+        guarded = exchange.handle_order_book
+
+        def spy(client: Any, message: Any) -> None:
+            guarded(client, message)
+            if exchange.orderbooks["BTC/USDT"]["nonce"] == V0 + 3:
+                caught_up.set()
+
+        exchange.handle_order_book = spy
+        # Two updates land while the consumer is busy; no third one follows.
+        venue.outbox.put_nowait(mexc_frame(V0 + 2, V0 + 2, doc=True))
+        venue.outbox.put_nowait(mexc_frame(V0 + 3, V0 + 3, doc=True))
+        async with asyncio.timeout(10):
+            await caught_up.wait()
+        latest = await next_event(stream)
+    assert isinstance(latest, OrderBook)
+    assert latest.nonce == V0 + 3
+
+
+async def test_mexc_stream_does_not_depend_on_the_decoder(venues: list[Any]) -> None:
+    mexc_decode = pytest.importorskip("arb.venues.mexc_decode")
+    venue = await mexc_venue([mexc_snapshot(V0)])
+    exchange = mexc_exchange(venue)
+    mexc_decode.install(exchange)
+    venues.append((venue, exchange))
+    async with aclosing(
+        watch_books(exchange, "mexc", "BTC/USDT", 5, Clock(), retry_delay=0)
+    ) as stream:
+        venue.outbox.put_nowait(mexc_frame(V0 + 1, V0 + 1, doc=True))
+        first = await next_event(stream)
+        venue.outbox.put_nowait(mexc_frame(V0 + 3, V0 + 4, doc=True))  # V0+2 is missing
+        status = await next_event(stream)
+    assert isinstance(first, OrderBook)
+    assert first.nonce == V0 + 1
+    assert isinstance(status, BookStatus)
+    assert status.reason == f"sequence gap: fromVersion {V0 + 3} after {V0 + 1}"
+
+
 async def test_mexc_gap_is_never_applied_and_resyncs(venues: list[Any]) -> None:
     venue = await mexc_venue([mexc_snapshot(V0), mexc_snapshot(V0 + 30)])
     exchange = mexc_exchange(venue)
