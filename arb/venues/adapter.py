@@ -188,13 +188,25 @@ class Venue:
     ) -> T:
         await self._limiter.acquire(lane)
         try:
-            return await method(*args)
+            return await self._not_found_as_such(method, *args)
         except _CALL_ERRORS as exc:
             # `from None`: ccxt's own message may carry a signed URL; only the scrubbed
             # translation may travel into logs and tracebacks.
             raise translate(
                 exc, self.id, secrets=self._secrets, client_order_id=client_order_id
             ) from None
+
+    async def _not_found_as_such(self, method: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """Run a ccxt call, raising OrderNotFound for the venue's own "no such order" codes."""
+        try:
+            return await method(*args)
+        except ccxt_errors.ExchangeError as exc:
+            text = str(exc).replace(" ", "")
+            if not isinstance(exc, ccxt_errors.OrderNotFound) and any(
+                f'"code":{code}' in text for code in self.profile.order_not_found_codes
+            ):
+                raise ccxt_errors.OrderNotFound(str(exc)) from exc
+            raise
 
     async def _read(self, method: Callable[..., Awaitable[T]], *args: Any) -> T:
         """An idempotent read: retried with exponential backoff and jitter when unavailable."""
@@ -326,7 +338,9 @@ class Venue:
 
         async def fetch() -> Any:
             try:
-                return await self._exchange.fetch_order(order_id, symbol, params)
+                return await self._not_found_as_such(
+                    self._exchange.fetch_order, order_id, symbol, params
+                )
             except ccxt_errors.OrderNotFound:
                 return None
 
@@ -442,7 +456,7 @@ class Venue:
 
     def _fees(self, raw: Mapping[str, Any], symbol: str, cost: Decimal) -> tuple[Fee, ...]:
         # Gate reports fees in `fees` (ccxt leaves `fee` None); MEXC orders carry none, so
-        # the fee is derived from the taker rate on the quote cost.
+        # the fee is derived from the taker rate, in the asset received as venues charge it.
         entries = list(raw.get("fees") or [])
         if not entries and raw.get("fee"):
             entries = [raw["fee"]]
@@ -451,9 +465,12 @@ class Venue:
             for entry in entries
             if entry and entry.get("currency") and (fee_cost := _dec(entry.get("cost")))
         )
-        if fees or self.profile.orders_report_fees or not cost:
+        filled = _dec(raw.get("filled")) or Decimal(0)
+        if fees or self.profile.orders_report_fees or not filled:
             return fees
         market = self.market(symbol)
+        if raw.get("side") == "buy":
+            return (Fee(currency=market.base, cost=filled * market.taker_fee, estimated=True),)
         return (Fee(currency=market.quote, cost=cost * market.taker_fee, estimated=True),)
 
 

@@ -41,6 +41,8 @@ class VenueProfile:
     # Gate sizes a market buy in quote currency (cost), not in base amount.
     market_buy_takes_cost: bool
     fast_ws_decode: bool  # install arb.venues.mexc_decode on the ccxt.pro instance
+    # Venue error codes meaning "no such order" that ccxt 4.5.90 leaves a plain ExchangeError.
+    order_not_found_codes: tuple[str, ...] = ()
 
 
 def _frozen(options: dict[str, Any]) -> Mapping[str, Any]:
@@ -68,6 +70,9 @@ PROFILES: Mapping[str, VenueProfile] = MappingProxyType(
             orders_report_fees=False,
             market_buy_takes_cost=False,
             fast_ws_decode=True,
+            # MEXC spot v3 answers an unknown order with {"code":-2013,"msg":"Order does not
+            # exist."} (Binance's code); ccxt's mexc error table has no entry for it.
+            order_not_found_codes=("-2013",),
         ),
         "gateio": VenueProfile(
             venue_id="gateio",
