@@ -114,3 +114,18 @@ async def test_watch_book_streams_valid_books(venue_id: str) -> None:
         assert (book.venue, book.symbol) == (venue_id, "BTC/USDT")
         assert 0 < len(book.bids) <= 5
         assert not book.crossed
+
+
+@pytest.mark.parametrize("venue_id", VENUES)
+async def test_a_market_buy_spends_amount_times_reference_price(venue_id: str) -> None:
+    # Gate sizes a market buy in quote currency: the adapter sends amount x price as cost.
+    async with simulated(venue_id) as (sim, venue):
+        thin_ask(sim, venue_id)
+        placed = await venue.create_order(
+            "BTC/USDT", "buy", D("0.01"), D("60010"), "arbmkt1", market=True
+        )
+        order = await venue.fetch_order("BTC/USDT", client_order_id="arbmkt1")
+    assert placed.client_order_id == "arbmkt1"
+    assert order is not None
+    assert order.filled == D("0.01")
+    assert order.cost == D("600.1")
