@@ -370,8 +370,11 @@ class Venue:
             raise ValueError(f"side must be buy or sell, not {side!r}")
         self.market(symbol)
         ex = self._exchange
-        sent_amount = ex.amount_to_precision(symbol, str(amount))
-        sent_price = ex.price_to_precision(symbol, str(price))
+        try:
+            sent_amount = ex.amount_to_precision(symbol, str(amount))
+            sent_price = ex.price_to_precision(symbol, str(price))
+        except _CALL_ERRORS as exc:  # e.g. an amount that truncates to zero: nothing was sent
+            raise translate(exc, self.id, secrets=self._secrets) from None
         params: dict[str, Any] = {"clientOrderId": self._venue_client_id(client_order_id)}
         order_type = "limit"
         if market:

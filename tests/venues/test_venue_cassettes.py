@@ -11,7 +11,7 @@ import pytest
 from venue_vcr import make_vcr
 
 from arb.config import Secret, VenueSettings
-from arb.errors import SymbolUnknown
+from arb.errors import OrderRejected, SymbolUnknown
 from arb.venues import OrderStatus, Venue
 from arb.venues.adapter import Fee
 
@@ -178,6 +178,13 @@ async def test_mexc_creates_a_rounded_ioc_limit_order_with_our_client_id() -> No
     assert result.final is False
     assert (result.amount, result.price, result.filled) == (D("0.5"), D("2"), D("0"))
     assert result.fees == ()
+
+
+async def test_an_amount_below_the_step_is_rejected_before_sending() -> None:
+    with cassette("mexc/load_markets"):  # the cassette holds no order request
+        async with venue_with_markets("mexc") as venue:
+            with pytest.raises(OrderRejected):
+                await venue.create_order("ADA/USDT", "buy", D("0.001"), D("2"), "arbtiny1")
 
 
 async def test_gate_creates_an_ioc_limit_order_and_reads_fills_and_fees() -> None:
