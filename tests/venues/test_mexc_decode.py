@@ -26,7 +26,12 @@ DERIVED_FRAMES = {
     name: base64.b64decode(frame["wire_base64"]) for name, frame in DERIVED["frames"].items()
 }
 SYNCED = [base64.b64decode(wire) for wire in DERIVED["synced_sequence"]["wire_base64"]]
-ALL_FRAMES = [REAL_FRAME, *DERIVED_FRAMES.values(), *SYNCED]
+NAMED_FRAMES = {
+    "real_push": REAL_FRAME,
+    **DERIVED_FRAMES,
+    **{f"synced_{n}": frame for n, frame in enumerate(SYNCED)},
+}
+ALL_FRAMES = list(NAMED_FRAMES.values())
 SNAPSHOT = json.loads((DATA / "depth.json").read_text())["payload"]
 SYMBOL = "BTCUSDT"  # no markets are loaded, so ccxt keys the book by the market id
 URL = "ws://127.0.0.1:9/ws"  # never connected: the frames are handed to the client directly
@@ -76,7 +81,7 @@ def test_bytearray_frames_decode_like_bytes() -> None:
     assert decode_frame(bytearray(REAL_FRAME)) == SAMPLE["payload"]
 
 
-@pytest.mark.parametrize("frame", ALL_FRAMES, ids=lambda frame: f"{len(frame)}B")
+@pytest.mark.parametrize("frame", ALL_FRAMES, ids=list(NAMED_FRAMES))
 def test_every_stored_frame_decodes_as_ccxt_does(
     ccxt_decode: Callable[[bytes], Any], frame: bytes
 ) -> None:
