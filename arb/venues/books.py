@@ -11,7 +11,7 @@ push is a full snapshot). `book_health` is what the scanner reads to judge fresh
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -90,6 +90,7 @@ def book_health(exchange: Any, symbol: str) -> BookHealth | None:
 # ccxt is asked for exactly 400. MEXC's REST snapshot returns 100 levels unless asked.
 _GATE_LEVELS = 50
 _MEXC_SNAPSHOT_LEVELS = 100
+_SNAPSHOT_TRIES = 4  # lagging MEXC snapshots retried (with backoff) before the cache is dropped
 
 
 async def watch_books(
@@ -103,6 +104,7 @@ async def watch_books(
     retry_delay: float = 0.5,
     max_retry_delay: float = 30.0,
     unsubscribe_timeout: float = 5.0,
+    fetch_snapshot: Callable[[str, int | None], Awaitable[Any]] | None = None,
 ) -> AsyncIterator[BookEvent]:
     """Yield valid `depth`-level books of `symbol` and status events, forever.
 
@@ -111,6 +113,8 @@ async def watch_books(
     a quiet market sends no delta, so ccxt alone would wait for ever) or resubscribed
     (Gate). Resyncs after the first back off from `retry_delay` to `max_retry_delay`.
     Network loss is retried for ever; any other venue error is raised as an ArbError.
+    `fetch_snapshot(symbol, limit)` returns a ccxt order book from REST (MEXC resyncs);
+    it defaults to `exchange.fetch_order_book`, pass one to go through a rate limiter.
     """
     guard = guard_for(exchange)
     if symbol in guard.books:
@@ -128,6 +132,7 @@ async def watch_books(
         retry_delay=retry_delay,
         max_retry_delay=max_retry_delay,
         unsubscribe_timeout=unsubscribe_timeout,
+        fetch_snapshot=fetch_snapshot or exchange.fetch_order_book,
     )
     try:
         while True:
@@ -136,9 +141,15 @@ async def watch_books(
             else:
                 reason, announce = state.pending, state.announce
                 state.pending, state.announce = None, False
-                if announce:
-                    yield BookStatus(venue_id, symbol, BookStatusKind.INVALID, reason, clock())
-                event = await _resync(stream)
+                # From here until the resync ends, frames of an unready book must not ask
+                # for another snapshot: this one will include them.
+                state.resyncing = True
+                try:
+                    if announce:
+                        yield BookStatus(venue_id, symbol, BookStatusKind.INVALID, reason, clock())
+                    event = await _resync(stream)
+                finally:
+                    state.resyncing = False
             if event is not None:
                 yield event
     finally:
@@ -157,6 +168,7 @@ class _Stream:
     retry_delay: float
     max_retry_delay: float
     unsubscribe_timeout: float
+    fetch_snapshot: Callable[[str, int | None], Awaitable[Any]]
 
     def status(self, kind: BookStatusKind, reason: str) -> BookStatus:
         return BookStatus(self.state.venue, self.state.symbol, kind, reason, self.state.clock())
@@ -186,7 +198,7 @@ async def _update(stream: _Stream) -> BookEvent | None:
         return None  # the loop acts on state.pending
     except TimeoutError:
         reason = f"no book {stream.ready_timeout:g}s after subscribing"
-        request(state, reason)
+        request(stream.exchange, state, reason)
         return stream.status(BookStatusKind.RESYNCING, reason)
     except (BaseError, OSError) as exc:
         _raise_unless_transient(exc, venue)
@@ -201,20 +213,19 @@ async def _resync(stream: _Stream) -> BookEvent | None:
     """Rebuild the book (MEXC: REST snapshot; Gate: resubscribe); the book if ready at once."""
     state, exchange = stream.state, stream.exchange
     await asyncio.sleep(stream.backoff())
-    state.resyncing = True
+    epoch = state.epoch
     try:
         if exchange.id == "mexc":
-            stored = await _bootstrap_mexc(exchange, state, stream.rest_limit)
+            snapshot = await stream.fetch_snapshot(state.symbol, stream.rest_limit)
+            stored = _seed_mexc(exchange, state, snapshot, epoch)
         else:
             await _resubscribe_gate(exchange, state, stream.ws_limit, stream.unsubscribe_timeout)
             return None  # the book arrives with Gate's full snapshot on the next watch
     except (BaseError, OSError) as exc:
         _raise_unless_transient(exc, state.venue)
         state.connected = False
-        request(state, f"resync failed: {translate(exc, state.venue).message}")
+        request(exchange, state, f"resync failed: {translate(exc, state.venue).message}")
         return None
-    finally:
-        state.resyncing = False
     return None if stored is None else _checked(exchange, state, stored, stream.depth)
 
 
@@ -270,10 +281,8 @@ def _disconnected(exchange: Any, state: BookState, reason: str) -> None:
         logger.bind(venue=state.venue).warning("{} book lost: {}", state.symbol, reason)
 
 
-async def _bootstrap_mexc(exchange: Any, state: BookState, limit: int | None) -> Any:
+def _seed_mexc(exchange: Any, state: BookState, snapshot: Any, epoch: int) -> Any:
     """Seed ccxt's MEXC book from a REST snapshot plus the deltas cached since; None if stale."""
-    epoch = state.epoch
-    snapshot = await exchange.fetch_order_book(state.symbol, limit)
     if state.epoch != epoch:
         return None  # reset while we fetched (gap, resubscribe); a fresh request follows
     stored = exchange.orderbooks.get(state.symbol)
@@ -290,8 +299,14 @@ async def _bootstrap_mexc(exchange: Any, state: BookState, limit: int | None) ->
     ]
     first = exchange.safe_integer_n(newer[0], ["fromVersion", "r", "version"]) if newer else None
     if first is not None and first > top + 1:
-        # The snapshot predates the oldest delta we hold: the updates between are lost.
-        invalidate(exchange, state, f"snapshot {top} older than delta from {first}")
+        # The snapshot predates the oldest delta we hold (MEXC's REST book can lag its
+        # stream): ask again later, keeping the cache, and give up on it after a few tries.
+        reason = f"snapshot {top} older than delta from {first}"
+        if state.failures < _SNAPSHOT_TRIES:
+            state.failures += 1
+            request(exchange, state, reason)
+        else:
+            invalidate(exchange, state, reason)
         return None
     stored.reset(snapshot)
     for delta in newer:

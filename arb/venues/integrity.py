@@ -71,6 +71,7 @@ class BookState:
     pending: str | None = None  # why the stream must resync before the next book
     announce: bool = False  # the stream owes the consumer a status event for `pending`
     resyncing: bool = False  # the stream is fetching a snapshot / resubscribing right now
+    client: Any = None  # the ccxt connection whose frames built the book
     epoch: int = 0  # bumped on every reset, so a resync in flight knows it was overtaken
     failures: int = 0  # resets since the last valid book: drives the stream's backoff
 
@@ -98,7 +99,7 @@ def guard_for(exchange: Any) -> Guard:
         guard = Guard(exchange)
         if exchange.id == "mexc":
             _install_mexc(guard)
-        elif exchange.id == "gate":
+        elif exchange.id in ("gate", "gateio"):
             _install_gate(guard)
         else:
             raise ValueError(f"no book integrity rules for ccxt exchange {exchange.id!r}")
@@ -116,6 +117,7 @@ def reset(exchange: Any, state: BookState) -> None:
     state.valid = False
     state.seq = None
     state.after_snapshot = False
+    state.client = None
     state.epoch += 1
     stored = exchange.orderbooks.get(state.symbol)
     if stored is not None:
@@ -124,12 +126,18 @@ def reset(exchange: Any, state: BookState) -> None:
         stored.cache = []
 
 
-def request(state: BookState, reason: str, client: Any = None, *, announce: bool = False) -> None:
-    """Ask the book's stream to resync; wake it through ccxt's own future if it is waiting."""
+def request(
+    exchange: Any, state: BookState, reason: str, client: Any = None, *, announce: bool = False
+) -> None:
+    """Ask the book's stream to resync, waking it through ccxt's own future if it waits."""
     state.pending = reason
     state.announce = state.announce or announce
-    if client is not None:
-        client.reject(Wake(reason), message_hash(state.symbol))
+    key = message_hash(state.symbol)
+    waiting = [c for c in exchange.clients.values() if key in c.futures]
+    # With nobody waiting the rejection is kept for the next watch: the stream may be
+    # between its `pending` check and ccxt creating the future.
+    for target in waiting or ([client] if client is not None else []):
+        target.reject(Wake(reason), key)
 
 
 def invalidate(exchange: Any, state: BookState, reason: str, client: Any = None) -> None:
@@ -141,7 +149,7 @@ def invalidate(exchange: Any, state: BookState, reason: str, client: Any = None)
     logger.bind(venue=state.venue).warning(
         "{} book invalid ({}), resync #{}", state.symbol, reason, state.resyncs
     )
-    request(state, reason, client, announce=True)
+    request(exchange, state, reason, client, announce=True)
 
 
 def _tracked(state: BookState | None) -> BookState | None:
@@ -177,6 +185,7 @@ def _install_mexc(guard: Guard) -> None:
                 exchange, state, f"sequence gap: fromVersion {first} after {state.seq}", client
             )
         # After a gap this frame is the first of the cache the next snapshot is aligned with.
+        state.client = client
         state.seq = end
         state.after_snapshot = False
         stored = exchange.orderbooks.get(symbol)
@@ -185,7 +194,7 @@ def _install_mexc(guard: Guard) -> None:
         if ready:
             state.applied(state.last_frame_at)
         elif state.pending is None and not state.resyncing:
-            request(state, "snapshot needed", client)
+            request(exchange, state, "snapshot needed", client)
 
     def handle_book_delta(orderbook: Any, delta: Any) -> None:
         # ccxt keeps fromVersion as the nonce and drops a delta whose fromVersion is below
@@ -200,8 +209,9 @@ def _install_mexc(guard: Guard) -> None:
 
     def handle_order_book_subscription(client: Any, message: Any) -> None:
         # ccxt 4.5.90 takes the market from part 2 of the channel, '100ms' on aggre.depth,
-        # and so keeps the pre-disconnect book. The market id is the last part on every
-        # depth channel; whatever the book was, it restarts from a fresh snapshot.
+        # so after a reconnect it keeps the old book and applies new deltas on top. The
+        # market id is the last part on every depth channel. A book built from another
+        # connection's frames restarts; a snapshot-only book is checked by the next delta.
         channel = exchange.safe_string(message, "msg", "")
         symbol = exchange.safe_symbol(channel.split("@")[-1])
         state = _tracked(guard.books.get(symbol))
@@ -210,10 +220,12 @@ def _install_mexc(guard: Guard) -> None:
             if stored is not None:
                 stored["nonce"] = None
                 stored.cache = []
-        elif state.valid:
-            invalidate(exchange, state, "resubscribed", client)
-        else:
-            reset(exchange, state)
+            return
+        if state.client is not None and state.client is not client:
+            if state.valid:
+                invalidate(exchange, state, "resubscribed", client)
+            else:
+                reset(exchange, state)
 
     exchange.handle_order_book = handle_order_book
     exchange.handle_book_delta = handle_book_delta

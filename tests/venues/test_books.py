@@ -451,6 +451,25 @@ async def test_mexc_stream_does_not_depend_on_the_decoder(venues: list[Any]) -> 
     assert status.reason == f"sequence gap: fromVersion {V0 + 3} after {V0 + 1}"
 
 
+async def test_mexc_snapshot_behind_the_stream_is_fetched_again(venues: list[Any]) -> None:
+    # The first snapshot (V0-10) is older than the first cached delta (from V0-2): the
+    # updates between would be lost, so it is not used; the second one (V0) is.
+    venue = await mexc_venue([mexc_snapshot(V0 - 10), mexc_snapshot(V0)])
+    exchange = mexc_exchange(venue)
+    venues.append((venue, exchange))
+    async with aclosing(
+        watch_books(exchange, "mexc", "BTC/USDT", 5, Clock(), retry_delay=0)
+    ) as stream:
+        venue.outbox.put_nowait(mexc_frame(V0 - 2, V0 + 1, doc=True))
+        book = await next_event(stream)
+        health = book_health(exchange, "BTC/USDT")
+    assert isinstance(book, OrderBook)
+    assert book.nonce == V0 + 1
+    assert venue.hits["/api/v3/depth"] == 2
+    assert health is not None
+    assert (health.resyncs, health.valid) == (0, True)
+
+
 async def test_mexc_gap_is_never_applied_and_resyncs(venues: list[Any]) -> None:
     venue = await mexc_venue([mexc_snapshot(V0), mexc_snapshot(V0 + 30)])
     exchange = mexc_exchange(venue)
@@ -538,7 +557,10 @@ async def test_mexc_reconnect_restarts_the_book(venues: list[Any]) -> None:
     assert health.connected
 
 
-async def test_mexc_resubscription_ack_resets_the_book(venues: list[Any]) -> None:
+async def test_mexc_ack_on_another_connection_resets_the_book(venues: list[Any]) -> None:
+    # What ccxt 4.5.90 gets wrong after a reconnect: the new connection's subscribe ack
+    # must restart a book built from the old connection's frames. The ack is fed through
+    # ccxt's own handle_message on a second (real, unconnected) ccxt client.
     venue = await mexc_venue([mexc_snapshot(V0), mexc_snapshot(V0 + 50, variant=1)])
     exchange = mexc_exchange(venue)
     venues.append((venue, exchange))
@@ -547,7 +569,9 @@ async def test_mexc_resubscription_ack_resets_the_book(venues: list[Any]) -> Non
     ) as stream:
         venue.outbox.put_nowait(mexc_frame(V0 + 1, V0 + 1, doc=True))
         assert isinstance(await next_event(stream), OrderBook)
-        venue.outbox.put_nowait({**MEXC_ACK})  # the ack of a (re)subscription to this channel
+        other_url = f"ws://127.0.0.1:{venue.port}/other"
+        exchange.handle_message(exchange.client(other_url), {**MEXC_ACK})
+        exchange.clients.pop(other_url)
         venue.outbox.put_nowait(mexc_frame(V0 + 51, V0 + 52, doc=True))
         statuses, after = await next_book(stream)
         books = [after]
