@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import tomllib
 from decimal import Decimal
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -199,3 +201,16 @@ def test_walk_dislocation_creates_arbitrage_after_fees() -> None:
         for book in venue.books.values():
             assert book.best_bid() is not None
             assert book.best_bid() < book.best_ask()  # type: ignore[operator]
+
+
+def test_the_documented_example_is_a_valid_scenario() -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "scenarios.md"
+    text = docs.read_text("utf-8")
+    block = text.split("```toml\n", 1)[1].split("```", 1)[0]
+    scenario = parse_scenario(tomllib.loads(block))
+    gate_btc = scenario.market("gateio", "BTC/USDT")
+    assert gate_btc is not None
+    assert gate_btc.taker_fee == D("0.001")
+    assert scenario.timeline[1].book is not None
+    assert scenario.faults[0].status == 502
+    assert scenario.balances["mexc"]["BTC"] == D("0.5")
