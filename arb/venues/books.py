@@ -11,7 +11,7 @@ push is a full snapshot). `book_health` is what the scanner reads to judge fresh
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -105,7 +105,7 @@ async def watch_books(
     max_retry_delay: float = 30.0,
     unsubscribe_timeout: float = 5.0,
     fetch_snapshot: Callable[[str, int | None], Awaitable[Any]] | None = None,
-) -> AsyncIterator[BookEvent]:
+) -> AsyncGenerator[BookEvent, None]:
     """Yield valid `depth`-level books of `symbol` and status events, forever.
 
     `exchange` is a ccxt.pro mexc or gate instance; `clock` a monotonic clock in seconds.
@@ -223,7 +223,7 @@ async def _resync(stream: _Stream) -> BookEvent | None:
             return None  # the book arrives with Gate's full snapshot on the next watch
     except (BaseError, OSError) as exc:
         _raise_unless_transient(exc, state.venue)
-        state.connected = False
+        state.failures += 1  # backs off the next attempt: the venue is not answering
         request(exchange, state, f"resync failed: {translate(exc, state.venue).message}")
         return None
     return None if stored is None else _checked(exchange, state, stored, stream.depth)

@@ -28,6 +28,7 @@ from ccxt.protobuf.mexc import PushDataV3ApiWrapper_pb2
 from google.protobuf.json_format import ParseDict
 
 from arb.domain.book import OrderBook
+from arb.errors import SymbolUnknown
 from arb.venues.books import BookEvent, BookStatus, BookStatusKind, book_health, watch_books
 from arb.venues.integrity import Verdict, next_verdict
 
@@ -36,7 +37,8 @@ CLOSE = object()  # outbox marker: the server drops the connection
 
 
 def sample(name: str) -> dict[str, Any]:
-    return json.loads((DATA / name).read_text())
+    loaded: dict[str, Any] = json.loads((DATA / name).read_text())
+    return loaded
 
 
 MEXC_PUSH = sample("mexc_ws_aggre_depth_pb.json")
@@ -57,7 +59,7 @@ class Clock:
 
 
 class Turns(list[Any]):
-    """REST bodies served one per request, the last one repeated."""
+    """REST bodies served one per request, the last one repeated; an int is an HTTP error."""
 
 
 class LoopbackVenue:
@@ -96,6 +98,8 @@ class LoopbackVenue:
             return web.json_response({"message": "not in this test"}, status=404)
         if isinstance(body, Turns):
             body = body[min(count, len(body) - 1)]
+        if isinstance(body, int):  # an HTTP failure, no venue payload
+            return web.Response(status=body)
         return web.json_response(body)
 
     async def _ws(self, request: web.Request) -> web.WebSocketResponse:
@@ -159,7 +163,7 @@ def mexc_snapshot(last_update_id: int, variant: int | None = None) -> dict[str, 
         MEXC_DEPTH["payload"] if variant is None else MEXC_DEPTH["variants"][variant]["payload"]
     )
     body["lastUpdateId"] = str(last_update_id)
-    return body
+    return dict(body)
 
 
 async def mexc_control(ws: web.WebSocketResponse, message: dict[str, Any]) -> bool:
@@ -172,7 +176,7 @@ async def mexc_control(ws: web.WebSocketResponse, message: dict[str, Any]) -> bo
     return False
 
 
-async def mexc_venue(snapshots: list[dict[str, Any]]) -> LoopbackVenue:
+async def mexc_venue(snapshots: list[Any]) -> LoopbackVenue:
     rest = {
         "/api/v3/exchangeInfo": sample("mexc_exchangeInfo.json")["payload"],
         "/api/v3/depth": Turns(snapshots),
@@ -210,14 +214,14 @@ def mexc_exchange(venue: LoopbackVenue) -> Any:
 def gate_full(u: int) -> dict[str, Any]:
     frame = copy.deepcopy(GATE_OBU["server_full_snapshot"])
     frame["result"]["u"] = u
-    return frame
+    return dict(frame)
 
 
 def gate_delta(first: int, end: int) -> dict[str, Any]:
     frame = copy.deepcopy(GATE_OBU["server_incremental"])
     frame["result"]["U"] = first
     frame["result"]["u"] = end
-    return frame
+    return dict(frame)
 
 
 class GateControl:
@@ -383,6 +387,7 @@ async def test_mexc_in_order_frames_then_crossed_book_resyncs(venues: list[Any])
         # The recorded push adds a bid at 117053.41: above this snapshot's 45995.48 ask.
         venue.outbox.put_nowait(mexc_frame(V0 + 3, V0 + 21))
         status = await next_event(stream)
+        assert isinstance(status, BookStatus)
         assert status == BookStatus(
             "mexc",
             "BTC/USDT",
@@ -535,6 +540,7 @@ async def test_mexc_reconnect_restarts_the_book(venues: list[Any]) -> None:
         events.append(await next_event(stream))
         venue.outbox.put_nowait(CLOSE)
         events.append(await next_event(stream))
+        lost = book_health(exchange, "BTC/USDT")
         venue.outbox.put_nowait(mexc_frame(V0 + 45, V0 + 60, doc=True))
         events.append(await next_event(stream))
         health = book_health(exchange, "BTC/USDT")
@@ -550,6 +556,8 @@ async def test_mexc_reconnect_restarts_the_book(venues: list[Any]) -> None:
         levels(variant["asks"]),
         V0 + 60,
     )
+    assert lost is not None
+    assert (lost.connected, lost.valid) == (False, False)
     assert venue.connections == 2
     assert venue.hits["/api/v3/depth"] == 2
     assert health is not None
@@ -581,6 +589,28 @@ async def test_mexc_ack_on_another_connection_resets_the_book(venues: list[Any])
     variant = MEXC_DEPTH["variants"][1]["payload"]
     assert {(b.bids, b.asks) for b in books} == {(levels(variant["bids"]), levels(variant["asks"]))}
     assert "100ms" not in exchange.orderbooks  # ccxt's misread of the channel name is gone
+
+
+async def test_mexc_snapshot_failure_is_retried(venues: list[Any]) -> None:
+    venue = await mexc_venue([503, mexc_snapshot(V0)])
+    exchange = mexc_exchange(venue)
+    venues.append((venue, exchange))
+    async with aclosing(
+        watch_books(exchange, "mexc", "BTC/USDT", 5, Clock(), retry_delay=0)
+    ) as stream:
+        venue.outbox.put_nowait(mexc_frame(V0 + 1, V0 + 1, doc=True))
+        book = await next_event(stream)
+    assert isinstance(book, OrderBook)
+    assert book.nonce == V0 + 1
+    assert venue.hits["/api/v3/depth"] == 2
+
+
+async def test_unknown_symbol_is_raised_not_retried(venues: list[Any]) -> None:
+    venue = await mexc_venue([mexc_snapshot(V0)])
+    exchange = mexc_exchange(venue)
+    venues.append((venue, exchange))
+    with pytest.raises(SymbolUnknown):
+        await next_event(watch_books(exchange, "mexc", "NOPE/USDT", 5, Clock()))
 
 
 # ---------------------------------------------------------------- Gate streams
@@ -629,6 +659,7 @@ async def test_gate_gap_resubscribes_and_never_applies_the_delta(venues: list[An
     result = GATE_OBU["server_full_snapshot"]["result"]
     assert isinstance(first, OrderBook)
     assert first.nonce == U0
+    assert isinstance(status, BookStatus)
     assert status == BookStatus(
         "gateio",
         "BTC/USDT",
@@ -677,3 +708,13 @@ async def test_gate_in_order_delta_applies_and_empty_side_is_invalid(venues: lis
     assert after.nonce == U0 + 500
     for event in events:
         assert_usable(event)
+
+
+async def test_gate_deeper_than_50_levels_subscribes_to_400(venues: list[Any]) -> None:
+    venue = await gate_venue([gate_full(U0)])
+    exchange = gate_exchange(venue)
+    venues.append((venue, exchange))
+    async with aclosing(watch_books(exchange, "gateio", "BTC/USDT", 60, Clock())) as stream:
+        book = await next_event(stream)
+    assert isinstance(book, OrderBook)
+    assert venue.received[0]["payload"] == ["ob.BTC_USDT.400"]
