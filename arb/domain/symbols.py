@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -40,3 +41,76 @@ class MarketInfo:
     min_notional: Decimal  # quote currency; 0 when the venue sets none
     taker_fee: Decimal  # fraction, 0.001 = 0.1 %
     active: bool
+
+
+class SymbolTable:
+    """Which markets each venue lists, keyed for hot-path lookups in both directions.
+
+    Built once from every venue's `MarketInfo` list. Lookups are two plain dict hits (venue,
+    then key) and return None for an unknown venue, native id or symbol; callers that need
+    an error raise their own (`arb.errors.SymbolUnknown`). Hits cost about one method call
+    more than a bare dict; misses go through a caught KeyError and cost a few times that.
+    """
+
+    __slots__ = ("_market", "_native_id", "_symbol", "venues")
+
+    def __init__(self, markets: Iterable[MarketInfo]) -> None:
+        """Index `markets`; raise ValueError if a venue lists a symbol or native id twice."""
+        self._symbol: dict[str, dict[str, str]] = {}  # venue -> native id -> unified symbol
+        self._native_id: dict[str, dict[str, str]] = {}  # venue -> unified symbol -> native id
+        self._market: dict[str, dict[str, MarketInfo]] = {}  # venue -> unified symbol -> info
+        for market in markets:
+            by_symbol = self._market.setdefault(market.venue, {})
+            by_native = self._symbol.setdefault(market.venue, {})
+            known = by_symbol.get(market.symbol)
+            if known is not None and known != market:
+                raise ValueError(f"{market.venue}: {market.symbol} listed twice")
+            if by_native.get(market.native_id, market.symbol) != market.symbol:
+                raise ValueError(
+                    f"{market.venue}: native id {market.native_id} names two symbols: "
+                    f"{by_native[market.native_id]} and {market.symbol}"
+                )
+            by_symbol[market.symbol] = market
+            by_native[market.native_id] = market.symbol
+            self._native_id.setdefault(market.venue, {})[market.symbol] = market.native_id
+        self.venues: tuple[str, ...] = tuple(sorted(self._market))
+
+    def get_symbol(self, venue: str, native_id: str) -> str | None:
+        """Unified symbol of the venue's native id (`BTC_USDT` -> `BTC/USDT`), or None."""
+        try:
+            return self._symbol[venue][native_id]
+        except KeyError:
+            return None
+
+    def get_native_id(self, venue: str, symbol: str) -> str | None:
+        """The venue's own id for a unified symbol (`BTC/USDT` -> `BTCUSDT`), or None."""
+        try:
+            return self._native_id[venue][symbol]
+        except KeyError:
+            return None
+
+    def get_market(self, venue: str, symbol: str) -> MarketInfo | None:
+        """What the venue says about the unified symbol, or None if it does not list it."""
+        try:
+            return self._market[venue][symbol]
+        except KeyError:
+            return None
+
+    def common_symbols(self, venues: Iterable[str]) -> tuple[str, ...]:
+        """Symbols listed and active on every one of `venues`, sorted; () for no venues."""
+        active = [
+            {s for s, m in self._market.get(venue, {}).items() if m.active} for venue in venues
+        ]
+        return tuple(sorted(set.intersection(*active))) if active else ()
+
+    def single_venue_symbols(
+        self, venues: Iterable[str] | None = None
+    ) -> dict[str, tuple[str, ...]]:
+        """For each venue (default: all), the symbols it lists that none of the others do."""
+        chosen = self.venues if venues is None else tuple(dict.fromkeys(venues))
+        listed = {venue: set(self._market.get(venue, {})) for venue in chosen}
+        only: dict[str, tuple[str, ...]] = {}
+        for venue, symbols in listed.items():
+            elsewhere = set().union(*(s for v, s in listed.items() if v != venue))
+            only[venue] = tuple(sorted(symbols - elsewhere))
+        return only
