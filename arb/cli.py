@@ -103,29 +103,129 @@ def cli() -> None:
 
 @cli.command()
 @_settings_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--sandbox", is_flag=True, help="Read the markets of the built-in simulator instead.")
 def symbols(
-    settings_file: Path | None, log_level: str | None, exchanges: str | None, symbols: str | None
-) -> None:
-    """Show the symbol-resolution table: each unified symbol's id, precision, limits and fee
-    on every chosen venue."""
+    settings_file: Path | None,
+    log_level: str | None,
+    exchanges: str | None,
+    symbols: str | None,
+    as_json: bool,
+    sandbox: bool,
+) -> int:
+    """Show the symbol-resolution table for the chosen venues.
+
+    One row per unified symbol: each venue's native id, price and amount precision, minimum
+    amount, minimum notional, taker fee and whether it is active. Without --symbols it lists
+    the configured `symbols`; `--symbols all` lists every spot pair of every chosen venue.
+    """
     settings = _load(settings_file, log_level, exchanges, symbols)
-    raise ArbError(
-        f"`arb symbols` is not available yet in {__version__} "
-        f"(venues: {', '.join(settings.exchanges)})"
-    )
+    from arb.venues.symbols_cmd import run_symbols  # noqa: PLC0415 - keep `arb --help` fast
+
+    async def go() -> int:
+        if sandbox:
+            from arb.scan.command import sandbox as start_sandbox  # noqa: PLC0415
+
+            async with start_sandbox(settings, None) as chosen:
+                return await run_symbols(chosen, chosen.exchanges, chosen.symbols, as_json)
+        return await run_symbols(settings, settings.exchanges, settings.symbols, as_json)
+
+    return run_async(go())
+
+
+@cli.command()
+@click.option(
+    "--scenario",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Scenario file (default: the built-in realistic one; format in docs/scenarios.md).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65534),
+    default=0,
+    show_default=True,
+    help="MEXC listens on PORT and Gate.io on PORT+1; 0 picks free ports.",
+)
+@click.option(
+    "--request-log",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write every request the simulator receives as JSON lines to this file.",
+)
+def sim(scenario: Path | None, host: str, port: int, request_log: Path | None) -> int:
+    """Run the exchange simulator standalone until Ctrl-C.
+
+    It speaks MEXC's and Gate.io's real REST and WebSocket protocols on loopback, so any
+    ccxt client (and `arb scan` / `arb run` with the printed rest_url / ws_url settings)
+    can use it as if it were the venues.
+    """
+    from arb.sim import banner, load_scenario, serve  # noqa: PLC0415
+
+    loaded = load_scenario(scenario)
+
+    def ready(simulator: Any) -> None:
+        for line in banner(simulator):
+            click.echo(line)
+
+    try:
+        run_async(serve(loaded, host, port, log_path=request_log, ready=ready))
+    except KeyboardInterrupt:
+        click.echo("simulator stopped", err=True)
+    return 0
 
 
 @cli.command()
 @_settings_options
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON lines (one per opportunity event)."
+)
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Stop cleanly after this many seconds (default: run until Ctrl-C).",
+)
+@click.option(
+    "--sandbox",
+    is_flag=True,
+    help="Start the built-in exchange simulator and scan it instead of the live venues.",
+)
+@click.option(
+    "--scenario",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Simulator scenario file for --sandbox (default: the built-in realistic one).",
+)
 def scan(
-    settings_file: Path | None, log_level: str | None, exchanges: str | None, symbols: str | None
-) -> None:
-    """Watch live order books on every venue and report executable opportunities (dry mode)."""
+    settings_file: Path | None,
+    log_level: str | None,
+    exchanges: str | None,
+    symbols: str | None,
+    as_json: bool,
+    duration: float | None,
+    sandbox: bool,
+    scenario: Path | None,
+) -> int:
+    """Watch live order books on every venue and report executable opportunities (dry mode).
+
+    Needs no API keys. Opportunities are net of both venues' taker fees, sized by walking
+    real book depth up to trading.max_notional, rounded to both venues' steps and minimums;
+    stale, gapped or crossed books are never used. On a terminal it shows a live table;
+    with --json it prints one JSON object per opportunity event. Every opportunity is also
+    stored in the ledger. Stops on --duration or Ctrl-C and prints a summary.
+    """
+    if scenario is not None and not sandbox:
+        raise click.UsageError("--scenario needs --sandbox")
     settings = _load(settings_file, log_level, exchanges, symbols)
-    raise ArbError(
-        f"`arb scan` is not available yet in {__version__} "
-        f"(venues: {', '.join(settings.exchanges)})"
+    from arb.scan.command import ScanOptions  # noqa: PLC0415 - keep `arb --help` fast
+    from arb.scan.command import scan as scan_command  # noqa: PLC0415
+
+    options = ScanOptions(
+        as_json=as_json,
+        duration=duration,
+        sandbox=sandbox,
+        scenario=str(scenario) if scenario else None,
     )
+    return run_async(scan_command(settings, options))
 
 
 @cli.command()

@@ -13,6 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType, TracebackType
 from typing import Any, Self, TypeVar
+from urllib.parse import urlsplit
 
 import ccxt.pro as ccxtpro
 from ccxt.base import errors as ccxt_errors
@@ -109,6 +110,19 @@ def _dec(value: Any) -> Decimal | None:
     if value is None or value == "":
         return None
     return Decimal(str(value))
+
+
+def _first_http_origin(tree: Any) -> str | None:
+    """scheme://host of the first http(s) endpoint in ccxt's `urls['api']` tree."""
+    if isinstance(tree, str):
+        parts = urlsplit(tree)
+        return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") else None
+    if isinstance(tree, Mapping):
+        for value in tree.values():
+            found = _first_http_origin(value)
+            if found is not None:
+                return found
+    return None
 
 
 def _build_exchange(profile: VenueProfile, settings: VenueSettings) -> Any:
@@ -413,6 +427,38 @@ class Venue:
             self._exchange, self.id, symbol, depth, self._clock, **options
         )
         return stream
+
+    def alive_at(self, symbol: str) -> float | None:
+        """Monotonic time of the last sign of life of `symbol`'s stream: a frame or a pong.
+
+        None while the stream is not connected. A quiet book on a live connection stays
+        usable because the connection keeps answering pings.
+        """
+        books = importlib.import_module("arb.venues.books")
+        health = books.book_health(self._exchange, symbol)
+        if health is None or not health.connected:
+            return None
+        latest: float | None = health.last_frame_at
+        pongs = [c.lastPong for c in self._exchange.clients.values() if c.lastPong]
+        if pongs:
+            # ccxt stamps pongs with wall-clock ms; move the newest onto our monotonic clock.
+            age_s = max(0.0, time.time() - max(pongs) / 1000)
+            pong_at = self._clock() - age_s
+            latest = pong_at if latest is None else max(latest, pong_at)
+        return latest
+
+    def keep_alive(self, interval_ms: int) -> None:
+        """Ping the venue's WebSocket at least every `interval_ms` (before streams start)."""
+        current = self._exchange.streaming.get("keepAlive")
+        if current is None or current > interval_ms:
+            self._exchange.streaming["keepAlive"] = interval_ms
+
+    @property
+    def rest_url(self) -> str:
+        """scheme://host[:port] of the venue's REST API, for messages to the user."""
+        if self._settings.rest_url:
+            return self._settings.rest_url
+        return _first_http_origin(self._exchange.urls["api"]) or self._exchange.id
 
     # -- helpers -------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""`arb scan`: watch books on every venue and report opportunities net of fees."""

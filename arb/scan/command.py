@@ -1,0 +1,223 @@
+"""`arb scan`: start-up with progress, live table or JSON lines, clean stop and a summary."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from loguru import logger
+from rich.console import Console
+from rich.live import Live
+
+from arb.config import DEFAULT_SYMBOLS, Secret, Settings
+from arb.errors import ArbError
+from arb.ledger import Ledger, insert
+from arb.log import HotLog
+from arb.scan.detector import OpportunityEvent
+from arb.scan.engine import Pipeline, check_symbols, open_markets, select_symbols
+from arb.scan.output import FeedRow, LineWriter, event_json, live_view, summary_lines
+from arb.venues.adapter import Venue
+
+if TYPE_CHECKING:
+    from arb.sim import Simulator
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOptions:
+    """How `arb scan` was asked to run."""
+
+    as_json: bool = False
+    duration: float | None = None
+    sandbox: bool = False
+    scenario: str | None = None
+    live_table: bool | None = None  # None: only when stdout is a terminal
+    stream_options: tuple[tuple[str, float], ...] = ()  # book-stream tuning (tests)
+
+
+def opportunity_row(event: OpportunityEvent, source: str) -> dict[str, object]:
+    """The ledger row of one opportunity event."""
+    o = event.opportunity
+    return {
+        "detected_at_ms": event.detected_at_ms,
+        "symbol": o.symbol,
+        "buy_exchange": o.buy_venue,
+        "sell_exchange": o.sell_venue,
+        "amount": o.amount,
+        "buy_price": o.buy_vwap,
+        "sell_price": o.sell_vwap,
+        "net_profit": o.net_profit,
+        "net_profit_pct": o.net_profit_pct,
+        "source": source,
+    }
+
+
+@asynccontextmanager
+async def stop_signals() -> AsyncIterator[asyncio.Event]:
+    """An event set by SIGINT or SIGTERM, so the scan stops cleanly instead of dying."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError):  # not the main thread, or Windows
+            continue
+    try:
+        yield stop
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+async def scan(settings: Settings, options: ScanOptions) -> int:
+    """Run the scanner until the duration ends or a stop signal; print the summary."""
+    console = Console(stderr=True)
+    hot = HotLog()
+    ledger = Ledger(settings.ledger.path)
+    writer = LineWriter() if options.as_json else None
+    source = "sandbox" if options.sandbox else "scan"
+    started = time.monotonic()
+    pipeline: Pipeline | None = None
+
+    def on_event(event: OpportunityEvent) -> None:
+        ledger.record(insert("opportunities", opportunity_row(event, source)))
+        if writer is not None:
+            writer.write(event_json(event))
+
+    try:
+        async with AsyncExitStack() as stack, stop_signals() as stop:
+            if options.sandbox:
+                settings = await stack.enter_async_context(sandbox(settings, options.scenario))
+            venues = {
+                v: await stack.enter_async_context(Venue(settings.venue(v)))
+                for v in settings.exchanges
+            }
+            with console.status(f"Loading markets on {', '.join(venues)}..."):
+                table, failed = await open_markets(settings, venues)
+            for venue_id, reason in failed.items():
+                logger.bind(venue=venue_id).error(
+                    "cannot load markets from {}: {}", venues[venue_id].rest_url, reason
+                )
+            working = {v: venue for v, venue in venues.items() if v not in failed}
+            if len(working) < 2:
+                down = ", ".join(f"{v} ({venues[v].rest_url})" for v in failed)
+                raise ArbError(f"arbitrage needs two reachable venues; unreachable: {down}")
+            selection = select_symbols(
+                table, tuple(working), settings.symbols, settings.quote_currencies
+            )
+            for note in selection.notes:
+                logger.warning(note)
+            check_symbols(selection, settings.symbols, tuple(working))
+            logger.info(
+                "watching {} symbols on {}: {}",
+                len(selection.symbols),
+                ", ".join(working),
+                ", ".join(selection.symbols[:10]) + (" ..." if len(selection.symbols) > 10 else ""),
+            )
+            pipeline = Pipeline(
+                settings,
+                working,
+                table,
+                selection.symbols,
+                on_event,
+                hot=hot,
+                stream_options=dict(options.stream_options),
+            )
+            await _run_until_stopped(pipeline, stop, options)
+    finally:
+        hot.close()
+        if writer is not None:
+            writer.close()
+        ledger.close()
+    if pipeline is not None:
+        resyncs = {v: f.resyncs for v, f in pipeline.feeds.items()}
+        out = sys.stderr if options.as_json else sys.stdout
+        for line in summary_lines(pipeline.detector.stats, resyncs, time.monotonic() - started):
+            print(line, file=out)
+    return 0
+
+
+async def _run_until_stopped(pipeline: Pipeline, stop: asyncio.Event, options: ScanOptions) -> None:
+    show_table = options.live_table
+    if show_table is None:
+        show_table = not options.as_json and sys.stdout.isatty()
+    streams = asyncio.create_task(pipeline.run(), name="arb-streams")
+    stopper = asyncio.create_task(stop.wait(), name="arb-stop")
+    waiters: set[asyncio.Task[None] | asyncio.Task[bool]] = {streams, stopper}
+    view = asyncio.create_task(_live(pipeline)) if show_table else None
+    try:
+        done, _ = await asyncio.wait(
+            waiters, timeout=options.duration, return_when=asyncio.FIRST_COMPLETED
+        )
+        if streams in done:
+            streams.result()  # surface a crash of the stream supervisor itself
+    finally:
+        for task in (streams, stopper, view):
+            if task is not None:
+                task.cancel()
+        await asyncio.gather(streams, stopper, *([view] if view else []), return_exceptions=True)
+
+
+def _feed_rows(pipeline: Pipeline, elapsed: Callable[[], float]) -> list[FeedRow]:
+    seconds = max(elapsed(), 1e-9)
+    return [
+        FeedRow(
+            venue=v,
+            state=f.state,
+            books=len(f.books),
+            oldest_age_ms=pipeline.book_age_ms(v),
+            updates_per_s=f.updates / seconds,
+            resyncs=f.resyncs,
+        )
+        for v, f in pipeline.feeds.items()
+    ]
+
+
+async def _live(pipeline: Pipeline) -> None:
+    started = time.monotonic()
+    with Live(auto_refresh=True, refresh_per_second=4, transient=False) as live:
+        while True:
+            # Built on the loop (4 times a second, off the per-update path); rich draws it
+            # from its own thread.
+            live.update(
+                live_view(
+                    dict(pipeline.detector.current),
+                    _feed_rows(pipeline, lambda: time.monotonic() - started),
+                )
+            )
+            await asyncio.sleep(0.25)
+
+
+@asynccontextmanager
+async def sandbox(settings: Settings, scenario: str | None) -> AsyncIterator[Settings]:
+    """Start the built-in simulator and point every venue at it (the same URL overrides)."""
+    from arb.sim import Simulator, load_scenario  # noqa: PLC0415 - only --sandbox needs it
+
+    async with Simulator(load_scenario(scenario)) as sim:
+        yield sandbox_settings(settings, sim)
+
+
+def sandbox_settings(settings: Settings, sim: Simulator) -> Settings:
+    """Settings whose venues all point at `sim`, with its sandbox keys."""
+    venues = {
+        venue_id: replace(
+            venue,
+            rest_url=sim.rest_url(venue_id),
+            ws_url=sim.ws_url(venue_id),
+            api_key=Secret(sim.scenario.api_key),
+            api_secret=Secret(sim.scenario.api_secret),
+        )
+        for venue_id, venue in settings.venues.items()
+    }
+    symbols = settings.symbols
+    if symbols == DEFAULT_SYMBOLS:  # not chosen by the user: scan what the scenario lists
+        symbols = tuple(dict.fromkeys(m.symbol for m in sim.scenario.markets))
+    return replace(settings, venues=MappingProxyType(venues), symbols=symbols)

@@ -1,0 +1,186 @@
+"""Detection: on every book update, evaluate that symbol for every ordered pair of venues.
+
+Only books that are usable take part. A book is usable after a valid update whose venue
+timestamp was at most `max_age_ms` behind our wall clock when it arrived, while its stream is
+connected, not resyncing, and has delivered a frame or heartbeat within `max_age_ms`. A book
+that turned stale, resyncing or disconnected stays unusable until a fresh update arrives.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from arb.domain.book import OrderBook
+from arb.domain.opportunity import Opportunity, find_opportunity
+from arb.domain.symbols import MarketInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The money limits the finder applies."""
+
+    max_notional: Decimal
+    min_profit: Decimal
+    min_profit_pct: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class OpportunityEvent:
+    """An opportunity that appeared or changed, with when and how fast it was decided."""
+
+    opportunity: Opportunity
+    detected_at_ms: int  # wall clock
+    latency_s: float  # from the triggering frame's arrival to this decision (monotonic)
+
+
+@dataclass(slots=True)
+class _Slot:
+    """The latest usable book of one (venue, symbol), or None while it may not be used."""
+
+    book: OrderBook | None = None
+    last_alive: float = float("-inf")  # monotonic time of the last frame or heartbeat
+
+
+@dataclass(slots=True)
+class Stats:
+    """Counters for the live view and the summary."""
+
+    updates: dict[str, int] = field(default_factory=dict)
+    stale_refused: dict[str, int] = field(default_factory=dict)
+    opportunities: int = 0
+    best: Opportunity | None = None
+    # frame-arrival to decision, seconds, for every evaluated update (the most recent ones)
+    latencies: deque[float] = field(default_factory=lambda: deque(maxlen=200_000))
+
+
+class Detector:
+    """Holds the usable books and turns each update into opportunity events."""
+
+    def __init__(
+        self,
+        markets: Mapping[str, Mapping[str, MarketInfo]],
+        limits: Limits,
+        max_age_ms: int,
+        *,
+        mono: Callable[[], float],
+        wall_ms: Callable[[], int],
+    ) -> None:
+        # markets[symbol][venue]: only symbols listed on two or more chosen venues
+        self._markets = markets
+        self._limits = limits
+        self._max_age_s = max_age_ms / 1000
+        self._max_age_ms = max_age_ms
+        self._mono = mono
+        self._wall_ms = wall_ms
+        self._slots: dict[tuple[str, str], _Slot] = {}
+        self._last: dict[tuple[str, str, str], tuple[Decimal, Decimal]] = {}
+        self.current: dict[tuple[str, str, str], Opportunity] = {}
+        self.stats = Stats()
+
+    def _slot(self, venue: str, symbol: str) -> _Slot:
+        key = (venue, symbol)
+        slot = self._slots.get(key)
+        if slot is None:
+            slot = self._slots[key] = _Slot()
+        return slot
+
+    def alive(self, venue: str, symbol: str, at: float) -> None:
+        """The stream delivered a heartbeat (or any frame) at monotonic time `at`."""
+        slot = self._slot(venue, symbol)
+        slot.last_alive = max(slot.last_alive, at)
+
+    def unusable(self, venue: str, symbol: str) -> None:
+        """The stream is resyncing, gapped, crossed or disconnected: drop its book."""
+        slot = self._slot(venue, symbol)
+        slot.book = None
+        self._forget(symbol, venue)
+
+    def usable_book(self, venue: str, symbol: str, now: float) -> OrderBook | None:
+        """The book if it may be used at monotonic time `now`, else None (and drop it)."""
+        slot = self._slots.get((venue, symbol))
+        if slot is None or slot.book is None:
+            return None
+        if now - slot.last_alive > self._max_age_s:
+            slot.book = None  # a silent connection: usable again only after a fresh update
+            return None
+        return slot.book
+
+    def on_book(self, book: OrderBook, arrived_wall_ms: int) -> list[OpportunityEvent]:
+        """Take one valid book update and return the opportunity events it causes."""
+        venue, symbol = book.venue, book.symbol
+        stats = self.stats
+        stats.updates[venue] = stats.updates.get(venue, 0) + 1
+        slot = self._slot(venue, symbol)
+        slot.last_alive = max(slot.last_alive, book.received_at)
+        if book.timestamp is not None and arrived_wall_ms - book.timestamp > self._max_age_ms:
+            # A venue replaying old data: refuse it until a fresh update comes.
+            stats.stale_refused[venue] = stats.stale_refused.get(venue, 0) + 1
+            self.unusable(venue, symbol)
+            return []
+        if book.empty or book.crossed:
+            self.unusable(venue, symbol)
+            return []
+        slot.book = book
+        events = self._evaluate(book)
+        stats.latencies.append(self._mono() - book.received_at)
+        return events
+
+    def _evaluate(self, book: OrderBook) -> list[OpportunityEvent]:
+        symbol, venue = book.symbol, book.venue
+        markets = self._markets.get(symbol)
+        if markets is None or venue not in markets:
+            return []
+        now = self._mono()
+        events: list[OpportunityEvent] = []
+        limits = self._limits
+        for other, other_market in markets.items():
+            if other == venue:
+                continue
+            other_book = self.usable_book(other, symbol, now)
+            if other_book is None:
+                self._forget(symbol, venue)
+                continue
+            for buy, sell, buy_m, sell_m in (
+                (book, other_book, markets[venue], other_market),
+                (other_book, book, other_market, markets[venue]),
+            ):
+                found = find_opportunity(
+                    buy,
+                    sell,
+                    buy_m,
+                    sell_m,
+                    max_notional=limits.max_notional,
+                    min_profit=limits.min_profit,
+                    min_profit_pct=limits.min_profit_pct,
+                )
+                event = self._changed(symbol, buy.venue, sell.venue, found, book.received_at)
+                if event is not None:
+                    events.append(event)
+        return events
+
+    def _changed(
+        self, symbol: str, buy: str, sell: str, found: Opportunity | None, arrived: float
+    ) -> OpportunityEvent | None:
+        key = (symbol, buy, sell)
+        if found is None:
+            self._last.pop(key, None)
+            self.current.pop(key, None)
+            return None
+        signature = (found.amount, found.net_profit)
+        if self._last.get(key) == signature:
+            return None
+        self._last[key] = signature
+        self.current[key] = found
+        stats = self.stats
+        stats.opportunities += 1
+        if stats.best is None or found.net_profit > stats.best.net_profit:
+            stats.best = found
+        return OpportunityEvent(found, self._wall_ms(), self._mono() - arrived)
+
+    def _forget(self, symbol: str, venue: str) -> None:
+        for key in [k for k in self._last if k[0] == symbol and venue in k[1:]]:
+            self._last.pop(key, None)
+            self.current.pop(key, None)
