@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 # MEXC puts the signature in the query string; Gate in the SIGN header (never logged)
+KEEP_IN_MEMORY = 50_000  # entries kept for inspection; the file keeps everything
 _SIGNATURE = re.compile(r"(signature=)[0-9a-fA-F]*")
 
 
@@ -34,6 +35,9 @@ class RequestLog:
         entry["kind"] = kind
         entry.update(fields)
         self.entries.append(entry)
+        if self._path is None and len(self.entries) > KEEP_IN_MEMORY * 2:
+            # a long sandbox run must not grow without bound; the newest entries stay
+            del self.entries[:-KEEP_IN_MEMORY]
         return entry
 
     def of(self, venue: str, kind: str | None = None) -> list[dict[str, Any]]:
@@ -50,6 +54,9 @@ class RequestLog:
         self._written = len(self.entries)
         lines = "".join(json.dumps(e, default=str) + "\n" for e in batch)
         await asyncio.to_thread(_append, self._path, lines)
+        if len(self.entries) > KEEP_IN_MEMORY * 2:
+            del self.entries[:-KEEP_IN_MEMORY]  # already on disk
+            self._written = len(self.entries)
 
 
 def _append(path: Path, text: str) -> None:
