@@ -19,7 +19,7 @@ from arb.execution.legs import Ack, AckKind, LegResult, Order, Role, TradingVenu
 from arb.execution.policy import corrective, gap, tradable
 from arb.execution.risk import RiskGuard, wall_ms
 from arb.execution.settings import ExecutionSettings
-from arb.execution.sizing import Room, Skip, size_trade
+from arb.execution.sizing import Plan, Room, Skip, size_trade
 from arb.execution.totals import fee_fields, summarize
 from arb.ledger import Ledger
 from arb.venues.adapter import Balance, new_client_order_id
@@ -124,16 +124,25 @@ class Executor:
     # -- one trade -----------------------------------------------------------------------
 
     async def _trade(self, opp: Opportunity, seen_at: float) -> TradeOutcome:
+        plan = await self._plan(opp)
+        if isinstance(plan, TradeOutcome):
+            return plan
+        return await self._send_and_settle(opp, plan, seen_at)
+
+    async def _plan(self, opp: Opportunity) -> Plan | TradeOutcome:
+        """Size the trade from balances fetched now, or the outcome that ends it here."""
         blocked = self.guard.blocked()
         if blocked is not None:
             return TradeOutcome(None, IntentState.SKIPPED, blocked)
-        buy_venue, sell_venue = self.venues[opp.buy_venue], self.venues[opp.sell_venue]
-        buy_market, sell_market = buy_venue.market(opp.symbol), sell_venue.market(opp.symbol)
+        buy_venue, sell_venue = self.venues.get(opp.buy_venue), self.venues.get(opp.sell_venue)
+        if buy_venue is None or sell_venue is None:
+            return await self._skip(opp, "a venue of this opportunity is not open for trading")
         try:
+            buy_market, sell_market = buy_venue.market(opp.symbol), sell_venue.market(opp.symbol)
             buy_balance, sell_balance = await self._balances(buy_venue, sell_venue)
         except ArbError as exc:
             await self.guard.check()
-            return await self._skip(opp, f"balances unavailable: {exc}")
+            return await self._skip(opp, f"cannot size: {exc}")
         await self.guard.check()
         blocked = self.guard.blocked()  # the kill switch may have fired during the fetch
         if blocked is not None:
@@ -150,6 +159,10 @@ class Executor:
         plan = size_trade(opp, buy_market, sell_market, room)
         if isinstance(plan, Skip):
             return await self._skip(opp, plan.reason)
+        return plan
+
+    async def _send_and_settle(self, opp: Opportunity, plan: Plan, seen_at: float) -> TradeOutcome:
+        """Write the intent, send both legs at once, settle them and close any gap."""
         intent_id = new_intent_id()
         orders = (
             Order(

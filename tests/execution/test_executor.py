@@ -259,7 +259,7 @@ async def test_unhealthy_venue_trips_the_breaker(ledger: Ledger) -> None:
     first = await ex.execute(opportunity(mexc.book, gate.book))
     second = await ex.execute(opportunity(mexc.book, gate.book))
     assert first.state is second.state is IntentState.SKIPPED
-    assert "balances unavailable" in str(first.reason)
+    assert "cannot size: gateio: HTTP 503" in str(first.reason)
     (trip,) = await rows(ledger, "SELECT reason FROM breaker_events WHERE kind = 'trip'")
     assert "gateio unhealthy" in str(trip["reason"])
     assert mexc.creates == gate.creates == 0
