@@ -87,6 +87,28 @@ class Guard:
 
     exchange: Any
     books: dict[str, BookState] = field(default_factory=dict)
+    # channel or market id -> unified symbol: ccxt's safe_symbol costs more than the rest
+    # of the check, and the few ids a connection carries never change meaning.
+    symbols: dict[str, str] = field(default_factory=dict)
+
+    def symbol(self, key: str | None, market_id: str | None, *args: Any) -> str | None:
+        """The unified symbol of a frame's market, looked up once per `key`."""
+        if key is None:
+            return None
+        symbol = self.symbols.get(key)
+        if symbol is None:
+            symbol = self.exchange.safe_symbol(market_id, *args)
+            if self.exchange.markets:  # before load_markets ccxt may echo the raw id
+                self.symbols[key] = symbol
+        return symbol
+
+
+def _int(value: Any) -> int | None:
+    """A sequence id as the venue sent it (number or decimal string); None if unreadable."""
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None  # judged as a delta without ids: a gap, never a crash in ccxt's loop
 
 
 _GUARDS: weakref.WeakKeyDictionary[Any, Guard] = weakref.WeakKeyDictionary()
@@ -154,8 +176,7 @@ def invalidate(exchange: Any, state: BookState, reason: str, client: Any = None)
 
 def _tracked(state: BookState | None) -> BookState | None:
     if state is not None:
-        now = state.clock()
-        state.last_frame_at = now
+        state.last_frame_at = state.clock()
         state.connected = True
     return state
 
@@ -169,14 +190,16 @@ def _install_mexc(guard: Guard) -> None:
     exchange.options.setdefault("watchOrderBook", {})["snapshotDelay"] = -1
 
     def handle_order_book(client: Any, message: Any) -> None:
-        data = exchange.safe_dict_n(message, ["d", "data", "publicAggreDepths"])
-        symbol = exchange.safe_symbol(exchange.safe_string_2(message, "s", "symbol"))
-        state = _tracked(guard.books.get(symbol))
-        if state is None or data is None:
+        # Plain dict reads on the hot path: ccxt's safe_* accessors cost microseconds each.
+        data = message.get("publicAggreDepths") or message.get("d") or message.get("data")
+        market_id = message.get("symbol") or message.get("s")
+        symbol = guard.symbol(market_id, market_id)
+        state = _tracked(guard.books.get(symbol)) if symbol is not None else None
+        if state is None or not isinstance(data, dict):
             original(client, message)
             return
-        first = exchange.safe_integer_n(data, ["fromVersion", "r", "version"])
-        end = exchange.safe_integer_n(data, ["toVersion", "r", "version"])
+        first = _int(data.get("fromVersion", data.get("r")))
+        end = _int(data.get("toVersion", data.get("r")))
         verdict = next_verdict(state.seq, first, end, after_snapshot=state.after_snapshot)
         if verdict is Verdict.STALE:
             return
@@ -237,18 +260,20 @@ def _install_gate(guard: Guard) -> None:
     original = exchange.handle_order_book
 
     def handle_order_book(client: Any, message: Any) -> None:
-        if exchange.safe_string(message, "channel") != "spot.obu":
+        result = message.get("result")
+        if message.get("channel") != "spot.obu" or not isinstance(result, dict):
             original(client, message)
             return
-        result = exchange.safe_dict(message, "result", {})
-        parts = (exchange.safe_string(result, "s") or "").split(".")  # "ob.BTC_USDT.50"
-        symbol = exchange.safe_symbol(parts[1] if len(parts) > 1 else None, None, "_", "spot")
-        state = _tracked(guard.books.get(symbol))
+        channel = result.get("s")  # "ob.BTC_USDT.50"
+        parts = channel.split(".") if isinstance(channel, str) else []
+        market_id = parts[1] if len(parts) > 1 else None
+        symbol = guard.symbol(channel, market_id, None, "_", "spot")
+        state = _tracked(guard.books.get(symbol)) if symbol is not None else None
         if state is None:
             original(client, message)
             return
-        end = exchange.safe_integer(result, "u")
-        if exchange.safe_bool(result, "full", False):
+        end = _int(result.get("u"))
+        if result.get("full") is True:
             state.seq = end  # Gate's own snapshot: the next delta must start at u + 1
             state.after_snapshot = False
             original(client, message)
@@ -256,7 +281,7 @@ def _install_gate(guard: Guard) -> None:
             return
         if state.seq is None:
             return  # no full snapshot since the (re)subscription: ccxt would ignore it too
-        first = exchange.safe_integer(result, "U")
+        first = _int(result.get("U"))
         verdict = next_verdict(state.seq, first, end, after_snapshot=False)
         if verdict is Verdict.STALE:
             return
