@@ -19,6 +19,9 @@ from arb.domain.opportunity import Opportunity
 from arb.scan.detector import OpportunityEvent, Stats
 
 
+PCT_PLACES = Decimal("0.000001")
+
+
 def iso_ms(wall_ms: int) -> str:
     """ISO 8601 UTC with milliseconds, e.g. 2026-11-24T20:31:51.123Z."""
     moment = datetime.fromtimestamp(wall_ms / 1000, tz=UTC)
@@ -42,7 +45,8 @@ def event_json(event: OpportunityEvent) -> str:
             "sell_proceeds": str(o.sell_proceeds),
             "fees": str(o.buy_fee + o.sell_fee),
             "net_profit": str(o.net_profit),
-            "net_profit_pct": str(o.net_profit_pct),
+            # a quotient: shown to 6 places; net_profit itself is exact
+            "net_profit_pct": str(o.net_profit_pct.quantize(PCT_PLACES)),
             "detected_at": iso_ms(event.detected_at_ms),
             "latency_us": round(event.latency_s * 1e6, 1),
         },
