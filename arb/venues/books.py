@@ -329,7 +329,7 @@ async def _resubscribe_gate(
     except (TimeoutError, BaseError) as exc:
         # No ack: forget the subscription ourselves so the next watch sends a new one.
         logger.bind(venue=state.venue).info("{} unsubscribe: {!r}", state.symbol, exc)
-        for client in list(exchange.clients.values()):
+        for client in list((exchange.clients or {}).values()):
             client.subscriptions.pop(message_hash(state.symbol), None)
             client.subscriptions.pop("unsubscribe:" + message_hash(state.symbol), None)
     exchange.orderbooks.pop(state.symbol, None)

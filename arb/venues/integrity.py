@@ -155,7 +155,7 @@ def request(
     state.pending = reason
     state.announce = state.announce or announce
     key = message_hash(state.symbol)
-    waiting = [c for c in exchange.clients.values() if key in c.futures]
+    waiting = [c for c in (exchange.clients or {}).values() if key in c.futures]
     # With nobody waiting the rejection is kept for the next watch: the stream may be
     # between its `pending` check and ccxt creating the future.
     for target in waiting or ([client] if client is not None else []):
