@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from exec_fakes import D, FakeVenue, executor, opportunity, pair, rows, settings
 
 from arb.execution.executor import IntentState
 from arb.execution.reconcile import reconcile
-from arb.execution.session import prepare, trading
+from arb.execution.session import install_signals, prepare, trading
 from arb.ledger import Ledger
 from arb.report import report
 
@@ -131,3 +133,22 @@ async def test_report_sums_trades_fees_one_legged_and_trips(
     assert "P&L by symbol" in text
     assert "one-legged" in text
     assert report(tmp_path / "missing.sqlite", as_json=True) == 1
+
+
+async def test_sigusr1_kills_and_sigterm_stops_trading(ledger: Ledger) -> None:
+    log: list[str] = []
+    mexc, gate = pair(log)
+    ex = await executor((mexc, gate), ledger, settings())
+    stopped: list[bool] = []
+    undo = install_signals(ex.guard, lambda: stopped.append(True))
+    try:
+        os.kill(os.getpid(), signal.SIGUSR1)
+        await _eventually(lambda: ex.guard.killed is not None)
+        os.kill(os.getpid(), signal.SIGTERM)
+        await _eventually(lambda: bool(stopped))
+    finally:
+        undo()
+    assert ex.guard.killed == "SIGUSR1"
+    assert ex.guard.stopping
+    assert (await ex.execute(opportunity(mexc.book, gate.book))).state is IntentState.SKIPPED
+    assert log == []
