@@ -150,3 +150,27 @@ class PaperVenue:
 
     def _add(self, currency: str, delta: Decimal) -> None:
         self.free[currency] = self.free.get(currency, ZERO) + delta
+
+
+def paper_venues(
+    markets: Mapping[str, Callable[[str], MarketInfo]],
+    balances: Mapping[str, Mapping[str, Decimal]],
+    book: Callable[[str, str], OrderBook | None],
+) -> dict[str, PaperVenue]:
+    """One paper wallet per venue: `markets[venue]` is the real venue's `market`,
+    `book(venue, symbol)` its latest usable book, `balances[venue]` the starting wallet."""
+    return {
+        venue_id: PaperVenue(
+            venue_id,
+            market=market,
+            book=_books_of(book, venue_id),
+            balances=balances.get(venue_id, {}),
+        )
+        for venue_id, market in markets.items()
+    }
+
+
+def _books_of(
+    book: Callable[[str, str], OrderBook | None], venue_id: str
+) -> Callable[[str], OrderBook | None]:
+    return lambda symbol: book(venue_id, symbol)

@@ -10,9 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from arb.errors import InsufficientFunds, OrderRejected
-from arb.execution.paper import PaperVenue
+from arb.execution.executor import Executor, IntentState
+from arb.execution.paper import PaperVenue, paper_venues
 from arb.execution.policy import bounded_price, tradable
+from arb.execution.risk import RiskGuard
+from arb.execution.settings import ExecutionSettings
 from arb.execution.sizing import Plan, Room, Skip, size_trade
+from arb.ledger import Ledger
 from arb.venues.adapter import OrderStatus
 
 D = Decimal
@@ -127,3 +131,22 @@ async def test_paper_refuses_what_a_venue_refuses() -> None:
         await wallet.create_order("BTC/USDT", "sell", D("0.001"), D("45995.47"), "arbp5")
     assert wallet.orders == {}
     assert wallet.free == {"USDT": D(10), "BTC": D(0)}
+
+
+async def test_a_paper_trade_runs_the_executor_and_moves_only_paper_balances(
+    ledger: Ledger,
+) -> None:
+    books = {"mexc": mexc_book(), "gateio": gate_book()}
+    markets = {"mexc": MEXC_BTC, "gateio": GATE_BTC}
+    wallets = paper_venues(
+        {v: (lambda symbol, m=m: m) for v, m in markets.items()},
+        {v: {"USDT": D(1000), "BTC": D("0.01")} for v in markets},
+        lambda venue, symbol: books[venue],
+    )
+    config = ExecutionSettings(min_profit=D("0.1"), settle_delay_s=0, kill_switch_path=None)
+    ex = Executor(wallets, ledger, config, await RiskGuard.load(ledger, config))
+    outcome = await ex.execute(OPP)
+    assert outcome.state is IntentState.SETTLED
+    assert outcome.pnl == OPP.net_profit
+    assert wallets["mexc"].free["BTC"] == D("0.01") + OPP.amount * (1 - D("0.0005"))
+    assert wallets["gateio"].free["USDT"] == D(1000) + OPP.sell_proceeds - OPP.sell_fee
