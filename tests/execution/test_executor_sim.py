@@ -280,3 +280,30 @@ async def test_a_run_killed_mid_trade_is_reconciled_by_the_next_start(ledger: Le
     assert [(o["status"], D(str(o["filled"]))) for o in orders] == [("closed", opp.amount)] * 2
     (trade,) = await rows(ledger, "SELECT realized_pnl FROM trades")
     assert D(str(trade["realized_pnl"])) == opp.net_profit
+
+
+async def test_secrets_never_reach_the_ledger(ledger: Ledger) -> None:
+    async with world() as (sim, venues):
+        opp = await seen(venues)
+        secret = "wrong-secret-5f1d8a"
+        bad = Venue(
+            VenueSettings(
+                id="gateio",
+                rest_url=sim.rest_url("gateio"),
+                api_key=Secret(sim.scenario.api_key),
+                api_secret=Secret(secret),
+            )
+        )
+        try:
+            await bad.load_markets()
+            ex = await executor({"mexc": venues["mexc"], "gateio": bad}, ledger)
+            outcome = await ex.execute(opp)
+        finally:
+            await bad.close()
+        key = sim.scenario.api_key
+
+    assert outcome.state is IntentState.SKIPPED
+    assert "cannot size: gateio: AuthenticationError" in str(outcome.reason)
+    dump = "\n".join(await asyncio.to_thread(ledger.call, lambda conn: list(conn.iterdump())))
+    assert secret not in dump
+    assert key not in dump
