@@ -173,8 +173,13 @@ class Venue:
         self._backoff_s = backoff_s
         self._markets: dict[str, MarketInfo] = {}
         self._account_fees: dict[str, Decimal] = {}
+        self._timeout_ms = int(timeout_s * 1000)
+        # ccxt.pro keeps one WebSocket per URL and instance: more books than a connection may
+        # carry go to further instances ("shards") that share the loaded markets.
+        self._shards: list[Any] = [self._exchange]
+        self._shard_of: dict[str, Any] = {}
         if self.profile.fast_ws_decode:
-            self._install_fast_decode()
+            self._install_fast_decode(self._exchange)
 
     async def __aenter__(self) -> Self:
         return self
@@ -188,8 +193,9 @@ class Venue:
         await self.close()
 
     async def close(self) -> None:
-        """Close ccxt's HTTP session and WebSocket connections."""
-        await self._exchange.close()
+        """Close ccxt's HTTP sessions and WebSocket connections."""
+        for shard in self._shards:
+            await shard.close()
 
     # -- calls ---------------------------------------------------------------------------
 
@@ -424,9 +430,36 @@ class Venue:
         # Imported when first used: the stream module imports this package's error table.
         books = importlib.import_module("arb.venues.books")
         stream: AsyncIterator[Any] = books.watch_books(
-            self._exchange, self.id, symbol, depth, self._clock, **options
+            self._stream_exchange(symbol), self.id, symbol, depth, self._clock, **options
         )
         return stream
+
+    def _stream_exchange(self, symbol: str) -> Any:
+        """The ccxt.pro instance (one WebSocket connection) that streams `symbol`'s book."""
+        shard = self._shard_of.get(symbol)
+        if shard is not None:
+            return shard
+        counts = {id(s): 0 for s in self._shards}
+        for owner in self._shard_of.values():
+            counts[id(owner)] += 1
+        shard = next(
+            (s for s in self._shards if counts[id(s)] < self.profile.books_per_connection), None
+        )
+        if shard is None:
+            shard = _build_exchange(self.profile, self._settings)
+            shard.timeout = self._timeout_ms
+            shard.set_markets(self._exchange.markets, self._exchange.currencies)
+            shard.streaming["keepAlive"] = self._exchange.streaming.get("keepAlive")
+            if self.profile.fast_ws_decode:
+                self._install_fast_decode(shard)
+            self._shards.append(shard)
+        self._shard_of[symbol] = shard
+        return shard
+
+    @property
+    def connections(self) -> int:
+        """How many ccxt.pro instances (WebSocket connections per URL) this venue uses."""
+        return len(self._shards)
 
     def alive_at(self, symbol: str) -> float | None:
         """Monotonic time of the last sign of life of `symbol`'s stream: a frame or a pong.
@@ -434,12 +467,15 @@ class Venue:
         None while the stream is not connected. A quiet book on a live connection stays
         usable because the connection keeps answering pings.
         """
+        shard = self._shard_of.get(symbol)
+        if shard is None:
+            return None
         books = importlib.import_module("arb.venues.books")
-        health = books.book_health(self._exchange, symbol)
+        health = books.book_health(shard, symbol)
         if health is None or not health.connected:
             return None
         latest: float | None = health.last_frame_at
-        pongs = [c.lastPong for c in self._exchange.clients.values() if c.lastPong]
+        pongs = [c.lastPong for c in shard.clients.values() if c.lastPong]
         if pongs:
             # ccxt stamps pongs with wall-clock ms; move the newest onto our monotonic clock.
             age_s = max(0.0, time.time() - max(pongs) / 1000)
@@ -449,9 +485,10 @@ class Venue:
 
     def keep_alive(self, interval_ms: int) -> None:
         """Ping the venue's WebSocket at least every `interval_ms` (before streams start)."""
-        current = self._exchange.streaming.get("keepAlive")
-        if current is None or current > interval_ms:
-            self._exchange.streaming["keepAlive"] = interval_ms
+        for shard in self._shards:
+            current = shard.streaming.get("keepAlive")
+            if current is None or current > interval_ms:
+                shard.streaming["keepAlive"] = interval_ms
 
     @property
     def rest_url(self) -> str:
@@ -462,10 +499,11 @@ class Venue:
 
     # -- helpers -------------------------------------------------------------------------
 
-    def _install_fast_decode(self) -> None:
+    @staticmethod
+    def _install_fast_decode(exchange: Any) -> None:
         # An optional speed-up: without it ccxt's own protobuf decoding does the same job.
         if importlib.util.find_spec("arb.venues.mexc_decode") is not None:
-            importlib.import_module("arb.venues.mexc_decode").install(self._exchange)
+            importlib.import_module("arb.venues.mexc_decode").install(exchange)
 
     def _venue_client_id(self, client_order_id: str) -> str:
         venue_id = self.profile.client_id_prefix + client_order_id

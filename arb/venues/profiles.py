@@ -41,6 +41,10 @@ class VenueProfile:
     # Gate sizes a market buy in quote currency (cost), not in base amount.
     market_buy_takes_cost: bool
     fast_ws_decode: bool  # install arb.venues.mexc_decode on the ccxt.pro instance
+    # Book streams one WebSocket connection may carry. MEXC documents at most 30
+    # subscriptions per connection; Gate sets no limit but closes connections whose
+    # client falls behind, so we spread its books too.
+    books_per_connection: int
     # Venue error codes meaning "no such order" that ccxt 4.5.90 leaves a plain ExchangeError.
     order_not_found_codes: tuple[str, ...] = ()
 
@@ -70,6 +74,7 @@ PROFILES: Mapping[str, VenueProfile] = MappingProxyType(
             orders_report_fees=False,
             market_buy_takes_cost=False,
             fast_ws_decode=True,
+            books_per_connection=30,
             # MEXC spot v3 answers an unknown order with {"code":-2013,"msg":"Order does not
             # exist."} (Binance's code); ccxt's mexc error table has no entry for it.
             order_not_found_codes=("-2013",),
@@ -95,6 +100,7 @@ PROFILES: Mapping[str, VenueProfile] = MappingProxyType(
             orders_report_fees=True,
             market_buy_takes_cost=True,
             fast_ws_decode=False,
+            books_per_connection=100,
         ),
     }
 )
