@@ -1,0 +1,1 @@
+"""Benchmarks behind `make bench`: each module times one operation against a same-run baseline."""

@@ -1,0 +1,79 @@
+"""A many-symbol simulator scenario built from the shipped default scenario's real market specs.
+
+The venues' recorded samples list only a handful of markets, so a 300-symbol world repeats
+the default scenario's four markets (precision, limits and fees from the real MEXC
+exchangeInfo and Gate currency_pairs listings) under numbered names: `BTC07/USDT` is
+BTC/USDT's listing and random walk, copy 7. Names are the only thing changed.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from importlib import resources
+from typing import Any
+
+from arb.domain.symbols import MarketInfo
+from arb.sim import Scenario, parse_scenario
+from arb.sim import gate as sim_gate
+from arb.sim import mexc as sim_mexc
+
+NATIVE_ID = {"mexc": sim_mexc.native_id, "gateio": sim_gate.native_id}
+
+
+def default_data() -> dict[str, Any]:
+    """The shipped default scenario as parsed TOML."""
+    text = resources.files("arb.sim").joinpath("scenarios/default.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+def scenario_data(symbols: int, levels: int | None = None) -> dict[str, Any]:
+    """The default scenario with `symbols` markets (copies of its own), as parsed TOML.
+
+    `levels` overrides every walked book's depth per side; None keeps the default's.
+    """
+    data = default_data()
+    markets = data["markets"]
+    walked = data["walk"]["symbols"]
+    new_markets: list[dict[str, Any]] = []
+    new_walk: dict[str, Any] = {}
+    for index in range(symbols):
+        source = markets[index % len(markets)]
+        base, quote = str(source["symbol"]).split("/")
+        name = f"{base}{index // len(markets):02d}/{quote}" if symbols > len(markets) else None
+        entry = copy.deepcopy(source)
+        symbol = name or str(source["symbol"])
+        entry["symbol"] = symbol
+        new_markets.append(entry)
+        walk = copy.deepcopy(walked[source["symbol"]])
+        if levels is not None:
+            walk["levels"] = levels
+        new_walk[symbol] = walk
+    data["markets"] = new_markets
+    data["walk"]["symbols"] = new_walk
+    return data
+
+
+def scenario(symbols: int, levels: int | None = None) -> Scenario:
+    """The many-symbol scenario, parsed."""
+    return parse_scenario(scenario_data(symbols, levels), name=f"bench-{symbols}")
+
+
+def market_infos(world: Scenario) -> list[MarketInfo]:
+    """The scenario's markets as arb's MarketInfo values (what Venue.load_markets yields)."""
+    return [
+        MarketInfo(
+            venue=spec.venue,
+            symbol=spec.symbol,
+            native_id=NATIVE_ID[spec.venue](spec.symbol),
+            base=spec.base,
+            quote=spec.quote,
+            amount_step=spec.amount_step,
+            price_step=spec.price_step,
+            min_amount=spec.min_amount,
+            min_notional=spec.min_notional,
+            taker_fee=spec.taker_fee,
+            active=True,
+        )
+        for spec in world.markets
+    ]
