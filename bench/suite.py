@@ -9,7 +9,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from bench import detect, hotlog, ingest, lookup
+from bench import detect, hotlog, ingest, lookup, memory_frames, startup
 from bench.harness import Row, environment
 
 Benchmark = Callable[[bool], Any]  # returns list[Row] or an awaitable of one
@@ -20,6 +20,9 @@ BENCHMARKS: dict[str, Benchmark] = {
     "mexc_ingest": ingest.mexc_rows,
     "gate_ingest": ingest.gate_rows,
     "detect": detect.run,
+    "memory": memory_frames.run,
+    "settings": startup.settings_rows,
+    "markets": startup.market_rows,
 }
 
 
