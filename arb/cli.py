@@ -230,14 +230,86 @@ def scan(
 
 @cli.command()
 @_settings_options
+@click.option(
+    "--paper",
+    is_flag=True,
+    help="Trade live books with a simulated wallet (paper.balances); never sends an order.",
+)
+@click.option(
+    "--sandbox",
+    is_flag=True,
+    help="Send real orders to the built-in exchange simulator instead of the live venues.",
+)
+@click.option(
+    "--scenario",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Simulator scenario file for --sandbox (default: the built-in realistic one).",
+)
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Stop after this many seconds, settling trades in flight (default: until Ctrl-C).",
+)
+@click.option(
+    "--reset-breaker",
+    is_flag=True,
+    help="Reset a tripped circuit breaker (recorded in the ledger) before starting.",
+)
 def run(
-    settings_file: Path | None, log_level: str | None, exchanges: str | None, symbols: str | None
-) -> None:
-    """Detect opportunities and trade them on the chosen venues."""
+    settings_file: Path | None,
+    log_level: str | None,
+    exchanges: str | None,
+    symbols: str | None,
+    paper: bool,
+    sandbox: bool,
+    scenario: Path | None,
+    duration: float | None,
+    reset_breaker: bool,
+) -> int:
+    """Detect opportunities and trade them: both legs at once, settled and recorded.
+
+    Every trade fetches fresh balances from both venues after the opportunity was seen,
+    sizes within them and the risk limits, writes its intent to the ledger, then places
+    both legs concurrently as immediate-or-cancel limit orders and settles them from fresh
+    order queries. One leg filling more than the other runs trading.policy (unwind or
+    hedge). An order whose outcome is unknown is looked up, never resent. The circuit
+    breaker stops new trades on the risk.* limits until --reset-breaker; the kill switch
+    (the risk.kill_switch_path file, or SIGUSR1) stops them at once. SIGINT / SIGTERM stop
+    new trades, settle what is in flight and exit. Live mode needs API keys on every venue.
+    """
+    if scenario is not None and not sandbox:
+        raise click.UsageError("--scenario needs --sandbox")
+    if paper and sandbox:
+        raise click.UsageError("--paper and --sandbox cannot be combined")
     settings = _load(settings_file, log_level, exchanges, symbols)
-    raise ArbError(
-        f"`arb run` is not available yet in {__version__} (venues: {', '.join(settings.exchanges)})"
+    from arb.run import RunOptions  # noqa: PLC0415 - keep `arb --help` fast
+    from arb.run import run as run_command  # noqa: PLC0415
+
+    options = RunOptions(
+        paper=paper,
+        sandbox=sandbox,
+        scenario=str(scenario) if scenario else None,
+        duration=duration,
+        reset_breaker=reset_breaker,
     )
+    return run_async(run_command(settings, options))
+
+
+@cli.command()
+@click.option(
+    "--settings",
+    "settings_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Settings file to read instead of ./settings.toml (for ledger.path).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+def report(settings_file: Path | None, as_json: bool) -> int:
+    """P&L, fees, trades, one-legged events and breaker trips per symbol and venue."""
+    from arb.report import report as print_report  # noqa: PLC0415
+
+    settings = load_settings(settings_file)
+    return print_report(settings.ledger.path, as_json)
 
 
 def main(argv: list[str] | None = None) -> None:

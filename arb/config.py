@@ -73,13 +73,44 @@ class VenueSettings:
         return self.api_key is not None and self.api_secret is not None
 
 
+POLICIES = ("unwind", "hedge")
+
+
 @dataclass(frozen=True, slots=True)
 class TradingSettings:
-    """Money limits for detection and execution, in the quote currency."""
+    """Money limits for detection and execution (quote currency) and how legs are settled."""
 
     max_notional: Decimal = Decimal("100")
     min_profit: Decimal = Decimal("0.5")
     min_profit_pct: Decimal = Decimal("0")
+    policy: str = "unwind"  # one leg filled more: unwind the excess, or hedge the rest
+    max_slippage_pct: Decimal = Decimal("0.5")  # unwind / hedge limit vs the reference price
+    order_timeout_s: float = 10.0  # an order call without an answer has an unknown outcome
+    settle_attempts: int = 5  # fresh order queries before an order counts as unknown
+    settle_delay_ms: int = 200
+    policy_attempts: int = 3  # unwind / hedge orders before trading halts
+
+
+@dataclass(frozen=True, slots=True)
+class RiskSettings:
+    """Circuit-breaker limits and the kill switch."""
+
+    max_exposure: Decimal = Decimal("200")  # unhedged quote value per asset
+    max_daily_loss: Decimal = Decimal("20")  # realised, per UTC day, quote currency
+    max_consecutive_failures: int = 3  # failed or one-legged trades in a row
+    max_venue_errors: int = 5  # venue errors or slow calls in a row
+    max_latency_ms: int = 3000  # a venue call slower than this counts as an error
+    kill_switch_path: Path | None = Path("var/KILL")  # no new trades while this file exists
+    kill_poll_ms: int = 250
+
+
+@dataclass(frozen=True, slots=True)
+class PaperSettings:
+    """Starting wallets of `arb run --paper`, per venue and currency."""
+
+    balances: Mapping[str, Mapping[str, Decimal]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +150,8 @@ class Settings:
     quote_currencies: tuple[str, ...] = ("USDT",)
     venues: Mapping[str, VenueSettings] = field(default_factory=_default_venues)
     trading: TradingSettings = TradingSettings()
+    risk: RiskSettings = RiskSettings()
+    paper: PaperSettings = PaperSettings()
     market_data: MarketDataSettings = MarketDataSettings()
     ledger: LedgerSettings = LedgerSettings()
     log: LogSettings = LogSettings()
@@ -256,12 +289,34 @@ _TOP_KEYS = {
     "symbols",
     "quote_currencies",
     "trading",
+    "risk",
+    "paper",
     "market_data",
     "ledger",
     "log",
 }
 _TABLE_KEYS = {
-    "trading": {"max_notional", "min_profit", "min_profit_pct"},
+    "trading": {
+        "max_notional",
+        "min_profit",
+        "min_profit_pct",
+        "policy",
+        "max_slippage_pct",
+        "order_timeout_s",
+        "settle_attempts",
+        "settle_delay_ms",
+        "policy_attempts",
+    },
+    "risk": {
+        "max_exposure",
+        "max_daily_loss",
+        "max_consecutive_failures",
+        "max_venue_errors",
+        "max_latency_ms",
+        "kill_switch_path",
+        "kill_poll_ms",
+    },
+    "paper": {"balances"},
     "market_data": {"max_age_ms", "depth"},
     "ledger": {"path"},
     "log": {"level", "file"},
@@ -296,15 +351,9 @@ def _build(raw: dict[str, Any], selection: object, env_name: str) -> Settings:
             )
         ),
         venues=MappingProxyType(venues),
-        trading=TradingSettings(
-            max_notional=_decimal(
-                trading, "trading.max_notional", defaults.trading.max_notional, 0
-            ),
-            min_profit=_decimal(trading, "trading.min_profit", defaults.trading.min_profit, None),
-            min_profit_pct=_decimal(
-                trading, "trading.min_profit_pct", defaults.trading.min_profit_pct, None
-            ),
-        ),
+        trading=_trading(trading, defaults.trading),
+        risk=_risk(raw.get("risk", {}), defaults.risk),
+        paper=PaperSettings(balances=_paper_balances(raw.get("paper", {}).get("balances", {}))),
         market_data=MarketDataSettings(
             max_age_ms=_int(market, "market_data.max_age_ms", defaults.market_data.max_age_ms, 1),
             depth=_int(market, "market_data.depth", defaults.market_data.depth, 1, 400),
@@ -314,6 +363,67 @@ def _build(raw: dict[str, Any], selection: object, env_name: str) -> Settings:
         ),
         log=LogSettings(level=_log_level(log), file=_optional_path(log, "log.file")),
     )
+
+
+def _trading(section: dict[str, Any], d: TradingSettings) -> TradingSettings:
+    policy = str(section.get("policy", d.policy)).lower()
+    if policy not in POLICIES:
+        raise ConfigError("trading.policy", f"must be one of {', '.join(POLICIES)}")
+    timeout = _decimal(section, "trading.order_timeout_s", Decimal(str(d.order_timeout_s)), 0)
+    return TradingSettings(
+        max_notional=_decimal(section, "trading.max_notional", d.max_notional, 0),
+        min_profit=_decimal(section, "trading.min_profit", d.min_profit, None),
+        min_profit_pct=_decimal(section, "trading.min_profit_pct", d.min_profit_pct, None),
+        policy=policy,
+        max_slippage_pct=_bounded(section, "trading.max_slippage_pct", d.max_slippage_pct, 10),
+        order_timeout_s=float(timeout),
+        settle_attempts=_int(section, "trading.settle_attempts", d.settle_attempts, 1, 100),
+        settle_delay_ms=_int(section, "trading.settle_delay_ms", d.settle_delay_ms, 0, 60_000),
+        policy_attempts=_int(section, "trading.policy_attempts", d.policy_attempts, 1, 100),
+    )
+
+
+def _risk(section: object, d: RiskSettings) -> RiskSettings:
+    if not isinstance(section, dict):
+        raise ConfigError("risk", "must be a table")
+    kill = section.get("kill_switch_path", str(d.kill_switch_path or ""))
+    return RiskSettings(
+        max_exposure=_decimal(section, "risk.max_exposure", d.max_exposure, 0),
+        max_daily_loss=_decimal(section, "risk.max_daily_loss", d.max_daily_loss, 0),
+        max_consecutive_failures=_int(
+            section, "risk.max_consecutive_failures", d.max_consecutive_failures, 1
+        ),
+        max_venue_errors=_int(section, "risk.max_venue_errors", d.max_venue_errors, 1),
+        max_latency_ms=_int(section, "risk.max_latency_ms", d.max_latency_ms, 1),
+        kill_switch_path=_optional_path({"kill_switch_path": kill}, "risk.kill_switch_path"),
+        kill_poll_ms=_int(section, "risk.kill_poll_ms", d.kill_poll_ms, 10, 60_000),
+    )
+
+
+def _bounded(section: dict[str, Any], key: str, default: Decimal, high: int) -> Decimal:
+    number = _decimal(section, key, default, None)
+    if number >= high:
+        raise ConfigError(key, f"must be below {high}, got {number}")
+    return number
+
+
+def _paper_balances(table: object) -> Mapping[str, Mapping[str, Decimal]]:
+    if not isinstance(table, dict):
+        raise ConfigError("paper.balances", "must be a table per venue")
+    out: dict[str, Mapping[str, Decimal]] = {}
+    for name, wallet in table.items():
+        venue = normalize_venue(name, f"paper.balances.{name}")
+        if not isinstance(wallet, dict):
+            raise ConfigError(f"paper.balances.{name}", "must be a table of currency = amount")
+        out[venue] = MappingProxyType(
+            {
+                str(code).upper(): _decimal(
+                    wallet, f"paper.balances.{name}.{code}", Decimal(0), None
+                )
+                for code in wallet
+            }
+        )
+    return MappingProxyType(out)
 
 
 def _venues(table: object, selection: object) -> tuple[tuple[str, ...], dict[str, VenueSettings]]:

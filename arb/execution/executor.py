@@ -81,17 +81,31 @@ class Executor:
         # about to spend.
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[TradeOutcome]] = set()
+        # symbol -> monotonic time our last trade on it finished. Books received before
+        # then may still show the liquidity that trade took (the venue's push of our own
+        # fill can lag), so an opportunity seen on them is not traded.
+        self._finished: dict[str, float] = {}
 
     @property
     def busy(self) -> bool:
         """True while a trade is started or in flight."""
         return bool(self._tasks) or self._lock.locked()
 
-    def submit(self, opp: Opportunity, seen_at: float | None = None) -> bool:
-        """Start trading `opp` in the background; False if busy or trading is blocked."""
+    def submit(
+        self, opp: Opportunity, seen_at: float | None = None, books_since: float | None = None
+    ) -> bool:
+        """Start trading `opp` in the background; False if busy or trading is blocked.
+
+        `books_since` is when the older of the two books showing `opp` arrived: books from
+        before our last trade on the symbol finished are not traded on.
+        """
+        seen = self._clock() if seen_at is None else seen_at
         if self.busy or self.guard.blocked() is not None:
             return False
-        self._start(opp, self._clock() if seen_at is None else seen_at)
+        since = seen if books_since is None else books_since
+        if since <= self._finished.get(opp.symbol, float("-inf")):
+            return False
+        self._start(opp, seen)
         return True
 
     async def execute(self, opp: Opportunity, *, seen_at: float | None = None) -> TradeOutcome:
@@ -114,6 +128,7 @@ class Executor:
 
     def _done(self, task: asyncio.Task[TradeOutcome]) -> None:
         self._tasks.discard(task)
+        self._finished[task.get_name().removeprefix("trade ")] = self._clock()
         if not task.cancelled() and task.exception() is not None:
             logger.opt(exception=task.exception()).error("trade task crashed")
 

@@ -9,6 +9,8 @@ from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
 
+from arb.config import Settings
+
 
 class Policy(StrEnum):
     """What to do when one leg filled more than the other."""
@@ -57,3 +59,27 @@ class ExecutionSettings:
             raise ValueError("failure limits must be at least 1")
         if min(self.settle_attempts, self.policy_attempts) < 1:
             raise ValueError("settle_attempts and policy_attempts must be at least 1")
+
+
+def execution_settings(settings: Settings) -> ExecutionSettings:
+    """The executor's settings from arb's validated settings (trading.*, risk.*, paper.*)."""
+    trading, risk = settings.trading, settings.risk
+    return ExecutionSettings(
+        policy=Policy(trading.policy),
+        max_notional=trading.max_notional,
+        min_profit=trading.min_profit,
+        min_profit_pct=trading.min_profit_pct,
+        max_slippage_pct=trading.max_slippage_pct,
+        max_exposure=risk.max_exposure,
+        max_daily_loss=risk.max_daily_loss,
+        max_consecutive_failures=risk.max_consecutive_failures,
+        max_venue_errors=risk.max_venue_errors,
+        max_latency_ms=risk.max_latency_ms,
+        order_timeout_s=trading.order_timeout_s,
+        settle_attempts=trading.settle_attempts,
+        settle_delay_s=trading.settle_delay_ms / 1000,
+        policy_attempts=trading.policy_attempts,
+        kill_switch_path=risk.kill_switch_path,
+        kill_poll_s=risk.kill_poll_ms / 1000,
+        paper_balances=settings.paper.balances,
+    )

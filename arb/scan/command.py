@@ -17,11 +17,12 @@ from rich.console import Console
 from rich.live import Live
 
 from arb.config import DEFAULT_SYMBOLS, Secret, Settings
+from arb.domain.symbols import SymbolTable
 from arb.errors import ArbError
 from arb.ledger import Ledger, insert
 from arb.log import HotLog
 from arb.scan.detector import OpportunityEvent
-from arb.scan.engine import Pipeline, check_symbols, open_markets, select_symbols
+from arb.scan.engine import Pipeline, Selection, check_symbols, open_markets, select_symbols
 from arb.scan.output import FeedRow, LineWriter, event_json, live_view, summary_lines
 from arb.venues.adapter import Venue
 
@@ -77,6 +78,39 @@ async def stop_signals() -> AsyncIterator[asyncio.Event]:
             loop.remove_signal_handler(sig)
 
 
+async def open_venues(
+    stack: AsyncExitStack, settings: Settings, console: Console
+) -> tuple[dict[str, Venue], SymbolTable, Selection]:
+    """Open every chosen venue, load markets concurrently (with progress), pick the symbols.
+
+    A venue that cannot be reached is named with its URL; two reachable venues are needed.
+    """
+    venues = {
+        v: await stack.enter_async_context(Venue(settings.venue(v))) for v in settings.exchanges
+    }
+    with console.status(f"Loading markets on {', '.join(venues)}..."):
+        table, failed = await open_markets(settings, venues)
+    for venue_id, reason in failed.items():
+        logger.bind(venue=venue_id).error(
+            "cannot load markets from {}: {}", venues[venue_id].rest_url, reason
+        )
+    working = {v: venue for v, venue in venues.items() if v not in failed}
+    if len(working) < 2:
+        down = ", ".join(f"{v} ({venues[v].rest_url})" for v in failed)
+        raise ArbError(f"arbitrage needs two reachable venues; unreachable: {down}")
+    selection = select_symbols(table, tuple(working), settings.symbols, settings.quote_currencies)
+    for note in selection.notes:
+        logger.warning(note)
+    check_symbols(selection, settings.symbols, tuple(working))
+    logger.info(
+        "watching {} symbols on {}: {}",
+        len(selection.symbols),
+        ", ".join(working),
+        ", ".join(selection.symbols[:10]) + (" ..." if len(selection.symbols) > 10 else ""),
+    )
+    return working, table, selection
+
+
 async def scan(settings: Settings, options: ScanOptions) -> int:
     """Run the scanner until the duration ends or a stop signal; print the summary."""
     console = Console(stderr=True)
@@ -96,32 +130,7 @@ async def scan(settings: Settings, options: ScanOptions) -> int:
         async with AsyncExitStack() as stack, stop_signals() as stop:
             if options.sandbox:
                 settings = await stack.enter_async_context(sandbox(settings, options.scenario))
-            venues = {
-                v: await stack.enter_async_context(Venue(settings.venue(v)))
-                for v in settings.exchanges
-            }
-            with console.status(f"Loading markets on {', '.join(venues)}..."):
-                table, failed = await open_markets(settings, venues)
-            for venue_id, reason in failed.items():
-                logger.bind(venue=venue_id).error(
-                    "cannot load markets from {}: {}", venues[venue_id].rest_url, reason
-                )
-            working = {v: venue for v, venue in venues.items() if v not in failed}
-            if len(working) < 2:
-                down = ", ".join(f"{v} ({venues[v].rest_url})" for v in failed)
-                raise ArbError(f"arbitrage needs two reachable venues; unreachable: {down}")
-            selection = select_symbols(
-                table, tuple(working), settings.symbols, settings.quote_currencies
-            )
-            for note in selection.notes:
-                logger.warning(note)
-            check_symbols(selection, settings.symbols, tuple(working))
-            logger.info(
-                "watching {} symbols on {}: {}",
-                len(selection.symbols),
-                ", ".join(working),
-                ", ".join(selection.symbols[:10]) + (" ..." if len(selection.symbols) > 10 else ""),
-            )
+            working, table, selection = await open_venues(stack, settings, console)
             pipeline = Pipeline(
                 settings,
                 working,
@@ -131,7 +140,7 @@ async def scan(settings: Settings, options: ScanOptions) -> int:
                 hot=hot,
                 stream_options=dict(options.stream_options),
             )
-            await _run_until_stopped(pipeline, stop, options)
+            await run_until_stopped(pipeline, stop, options)
     finally:
         hot.close()
         if writer is not None:
@@ -145,7 +154,7 @@ async def scan(settings: Settings, options: ScanOptions) -> int:
     return 0
 
 
-async def _run_until_stopped(pipeline: Pipeline, stop: asyncio.Event, options: ScanOptions) -> None:
+async def run_until_stopped(pipeline: Pipeline, stop: asyncio.Event, options: ScanOptions) -> None:
     show_table = options.live_table
     if show_table is None:
         show_table = not options.as_json and sys.stdout.isatty()

@@ -34,6 +34,8 @@ class OpportunityEvent:
     opportunity: Opportunity
     detected_at_ms: int  # wall clock
     latency_s: float  # from the triggering frame's arrival to this decision (monotonic)
+    arrived_at: float  # monotonic time the triggering frame arrived: when it was "seen"
+    books_since: float  # arrival time of the older of the two books it was found on
 
 
 @dataclass(slots=True)
@@ -156,15 +158,26 @@ class Detector:
                     min_profit=limits.min_profit,
                     min_profit_pct=limits.min_profit_pct,
                 )
-                event = self._changed(symbol, buy.venue, sell.venue, found, book.received_at)
+                event = self._changed(
+                    symbol,
+                    (buy.venue, sell.venue),
+                    found,
+                    book.received_at,
+                    min(book.received_at, other_book.received_at),
+                )
                 if event is not None:
                     events.append(event)
         return events
 
     def _changed(
-        self, symbol: str, buy: str, sell: str, found: Opportunity | None, arrived: float
+        self,
+        symbol: str,
+        venues: tuple[str, str],
+        found: Opportunity | None,
+        arrived: float,
+        books_since: float,
     ) -> OpportunityEvent | None:
-        key = (symbol, buy, sell)
+        key = (symbol, *venues)
         if found is None:
             self._last.pop(key, None)
             self.current.pop(key, None)
@@ -178,7 +191,9 @@ class Detector:
         stats.opportunities += 1
         if stats.best is None or found.net_profit > stats.best.net_profit:
             stats.best = found
-        return OpportunityEvent(found, self._wall_ms(), self._mono() - arrived)
+        return OpportunityEvent(
+            found, self._wall_ms(), self._mono() - arrived, arrived, books_since
+        )
 
     def _forget(self, symbol: str, venue: str) -> None:
         for key in [k for k in self._last if k[0] == symbol and venue in k[1:]]:

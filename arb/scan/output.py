@@ -18,7 +18,6 @@ from rich.table import Table
 from arb.domain.opportunity import Opportunity
 from arb.scan.detector import OpportunityEvent, Stats
 
-
 PCT_PLACES = Decimal("0.000001")
 
 

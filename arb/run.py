@@ -1,0 +1,162 @@
+"""`arb run`: the scan pipeline feeding the two-leg executor, live, paper or on the simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from decimal import Decimal
+
+from rich.console import Console
+
+from arb.config import Settings
+from arb.errors import ConfigError
+from arb.execution.executor import Executor
+from arb.execution.legs import TradingVenue
+from arb.execution.paper import paper_venues
+from arb.execution.risk import reset_breaker
+from arb.execution.session import trading
+from arb.execution.settings import execution_settings
+from arb.ledger import Ledger, insert
+from arb.log import HotLog
+from arb.scan.command import (
+    ScanOptions,
+    open_venues,
+    opportunity_row,
+    run_until_stopped,
+    sandbox,
+)
+from arb.scan.detector import OpportunityEvent
+from arb.scan.engine import Pipeline
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """How `arb run` was asked to run."""
+
+    paper: bool = False
+    sandbox: bool = False
+    scenario: str | None = None
+    duration: float | None = None
+    reset_breaker: bool = False
+    stream_options: tuple[tuple[str, float], ...] = ()
+
+
+def check_keys(settings: Settings) -> None:
+    """Live trading needs keys on every chosen venue; name the first missing setting."""
+    for venue_id in settings.exchanges:
+        venue = settings.venue(venue_id)
+        for name, value in (("api_key", venue.api_key), ("api_secret", venue.api_secret)):
+            if value is None:
+                raise ConfigError(
+                    f"exchanges.{venue_id}.{name}",
+                    "missing: live trading needs API keys on every venue (put them in "
+                    ".secrets.toml or ARB_EXCHANGES__<VENUE>__API_KEY / __API_SECRET), "
+                    "or trade on paper with --paper",
+                )
+
+
+def check_paper(settings: Settings) -> None:
+    """--paper needs a starting wallet on every chosen venue."""
+    for venue_id in settings.exchanges:
+        if not settings.paper.balances.get(venue_id):
+            raise ConfigError(
+                f"paper.balances.{venue_id}",
+                "missing: --paper needs starting balances, e.g. "
+                f"ARB_PAPER__BALANCES__{venue_id.upper()}__USDT=1000",
+            )
+
+
+async def run(settings: Settings, options: RunOptions) -> int:
+    """Detect and trade until the duration ends or SIGINT / SIGTERM; print a summary."""
+    if options.paper:
+        check_paper(settings)
+    elif not options.sandbox:
+        check_keys(settings)
+    console = Console(stderr=True)
+    hot = HotLog()
+    ledger = Ledger(settings.ledger.path)
+    started_ms = time.time_ns() // 1_000_000
+    source = "paper" if options.paper else "sandbox" if options.sandbox else "run"
+    executor: Executor | None = None
+
+    def on_event(event: OpportunityEvent) -> None:
+        ledger.record(insert("opportunities", opportunity_row(event, source)))
+        if executor is not None:
+            executor.submit(
+                event.opportunity, seen_at=event.arrived_at, books_since=event.books_since
+            )
+
+    try:
+        if options.reset_breaker and await reset_breaker(ledger):
+            console.print("circuit breaker reset")
+        async with AsyncExitStack() as stack:
+            if options.sandbox:
+                settings = await stack.enter_async_context(sandbox(settings, options.scenario))
+            working, table, selection = await open_venues(stack, settings, console)
+            pipeline = Pipeline(
+                settings,
+                working,
+                table,
+                selection.symbols,
+                on_event,
+                hot=hot,
+                stream_options=dict(options.stream_options),
+            )
+            venues: dict[str, TradingVenue] = dict(working)
+            if options.paper:
+                now = time.monotonic
+                venues = dict(
+                    paper_venues(
+                        {v: venue.market for v, venue in working.items()},
+                        settings.paper.balances,
+                        lambda v, s: pipeline.detector.usable_book(v, s, now()),
+                    )
+                )
+            stop = asyncio.Event()
+            async with trading(
+                venues,
+                ledger,
+                execution_settings(settings),
+                selection.symbols,
+                on_stop=stop.set,
+            ) as ready:
+                executor = ready
+                scan_options = ScanOptions(duration=options.duration, live_table=False)
+                await run_until_stopped(pipeline, stop, scan_options)
+    finally:
+        hot.close()
+        summary = await session_summary(ledger, started_ms)
+        ledger.close()
+    for line in summary:
+        console.print(line, highlight=False, soft_wrap=True)
+    return 0
+
+
+async def session_summary(ledger: Ledger, since_ms: int) -> list[str]:
+    """What this run did, from the ledger: intents by state, P&L, fees and cycle times."""
+    states = await ledger.query(
+        "SELECT state, count(*) AS n FROM intents WHERE created_at_ms >= ? GROUP BY state",
+        (since_ms,),
+    )
+    trades = await ledger.query(
+        "SELECT realized_pnl, fees FROM trades WHERE at_ms >= ?",
+        (since_ms,),
+    )
+    cycles = await ledger.query(
+        "SELECT cycle_ms FROM intents WHERE created_at_ms >= ? AND cycle_ms IS NOT NULL "
+        "ORDER BY cycle_ms",
+        (since_ms,),
+    )
+    counted = ", ".join(f"{r['n']} {r['state']}" for r in states) or "none"
+    pnl = sum((Decimal(r["realized_pnl"]) for r in trades), Decimal(0))
+    fees = sum((Decimal(r["fees"]) for r in trades), Decimal(0))
+    lines = [f"intents: {counted}", f"realised P&L: {pnl} (fees {fees}), quote currency"]
+    if cycles:
+        values = [float(r["cycle_ms"]) for r in cycles]
+        lines.append(
+            f"cycle (seen -> both legs acknowledged): median {values[len(values) // 2]:.1f} ms, "
+            f"max {values[-1]:.1f} ms over {len(values)} trades"
+        )
+    return lines
