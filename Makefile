@@ -25,6 +25,9 @@ sandbox: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
+bench: $(STAMP)
+	$(BIN)/python scripts/bench.py $(ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
