@@ -112,7 +112,9 @@ class Pipeline:
         self.feeds = {v: FeedState() for v in venues}
         self._on_event = on_event
         self._hot = hot
-        self._stream_options = dict(stream_options or {})
+        # A quiet MEXC book sends no delta to start from; after this long it is built from
+        # a REST snapshot instead (the stream module's default waits 5 s).
+        self._stream_options = {"ready_timeout": 1.5, **(stream_options or {})}
         self._mono = mono
         self._wall_ms = wall_ms
 
