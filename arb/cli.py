@@ -80,6 +80,22 @@ def _load(
     return settings
 
 
+_scenario_option = click.option(
+    "--scenario",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Simulator scenario file for --sandbox (default: the built-in realistic one).",
+)
+
+
+def _duration_option(what: str) -> Callable[[F], F]:
+    return click.option(
+        "--duration",
+        type=click.FloatRange(min=0, min_open=True),
+        metavar="SECONDS",
+        help=f"Stop after this many seconds{what} (default: run until Ctrl-C).",
+    )
+
+
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine on uvloop where it is available, else on asyncio's default loop."""
     try:
@@ -179,22 +195,13 @@ def sim(scenario: Path | None, host: str, port: int, request_log: Path | None) -
 @click.option(
     "--json", "as_json", is_flag=True, help="Print JSON lines (one per opportunity event)."
 )
-@click.option(
-    "--duration",
-    type=click.FloatRange(min=0, min_open=True),
-    metavar="SECONDS",
-    help="Stop cleanly after this many seconds (default: run until Ctrl-C).",
-)
+@_duration_option("")
 @click.option(
     "--sandbox",
     is_flag=True,
     help="Start the built-in exchange simulator and scan it instead of the live venues.",
 )
-@click.option(
-    "--scenario",
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
-    help="Simulator scenario file for --sandbox (default: the built-in realistic one).",
-)
+@_scenario_option
 def scan(
     settings_file: Path | None,
     log_level: str | None,
@@ -240,17 +247,8 @@ def scan(
     is_flag=True,
     help="Send real orders to the built-in exchange simulator instead of the live venues.",
 )
-@click.option(
-    "--scenario",
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
-    help="Simulator scenario file for --sandbox (default: the built-in realistic one).",
-)
-@click.option(
-    "--duration",
-    type=click.FloatRange(min=0, min_open=True),
-    metavar="SECONDS",
-    help="Stop after this many seconds, settling trades in flight (default: until Ctrl-C).",
-)
+@_scenario_option
+@_duration_option(", settling trades in flight")
 @click.option(
     "--reset-breaker",
     is_flag=True,

@@ -20,15 +20,8 @@ from arb.execution.session import trading
 from arb.execution.settings import execution_settings
 from arb.ledger import Ledger, insert
 from arb.log import HotLog
-from arb.scan.command import (
-    ScanOptions,
-    open_venues,
-    opportunity_row,
-    run_until_stopped,
-    sandbox,
-)
+from arb.scan.command import ScanOptions, open_pipeline, opportunity_row, run_until_stopped
 from arb.scan.detector import OpportunityEvent
-from arb.scan.engine import Pipeline
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,25 +85,22 @@ async def run(settings: Settings, options: RunOptions) -> int:
         if options.reset_breaker and await reset_breaker(ledger):
             console.print("circuit breaker reset")
         async with AsyncExitStack() as stack:
-            if options.sandbox:
-                settings = await stack.enter_async_context(sandbox(settings, options.scenario))
-            working, table, selection = await open_venues(stack, settings, console)
-            pipeline = Pipeline(
-                settings,
-                working,
-                table,
-                selection.symbols,
-                on_event,
-                hot=hot,
-                stream_options=dict(options.stream_options),
+            scan_options = ScanOptions(
+                duration=options.duration,
+                sandbox=options.sandbox,
+                scenario=options.scenario,
+                live_table=False,
+                stream_options=options.stream_options,
             )
+            pipeline = await open_pipeline(stack, settings, scan_options, on_event, hot, console)
+            working = pipeline.venues
             venues: dict[str, TradingVenue] = dict(working)
             if options.paper:
                 now = time.monotonic
                 venues = dict(
                     paper_venues(
                         {v: venue.market for v, venue in working.items()},
-                        settings.paper.balances,
+                        pipeline.settings.paper.balances,
                         lambda v, s: pipeline.detector.usable_book(v, s, now()),
                     )
                 )
@@ -118,12 +108,11 @@ async def run(settings: Settings, options: RunOptions) -> int:
             async with trading(
                 venues,
                 ledger,
-                execution_settings(settings),
-                selection.symbols,
+                execution_settings(pipeline.settings),
+                pipeline.symbols,
                 on_stop=stop.set,
             ) as ready:
                 executor = ready
-                scan_options = ScanOptions(duration=options.duration, live_table=False)
                 await run_until_stopped(pipeline, stop, scan_options)
     finally:
         hot.close()

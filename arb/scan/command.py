@@ -22,7 +22,14 @@ from arb.errors import ArbError
 from arb.ledger import Ledger, insert
 from arb.log import HotLog
 from arb.scan.detector import OpportunityEvent
-from arb.scan.engine import Pipeline, Selection, check_symbols, open_markets, select_symbols
+from arb.scan.engine import (
+    OnEvent,
+    Pipeline,
+    Selection,
+    check_symbols,
+    open_markets,
+    select_symbols,
+)
 from arb.scan.output import FeedRow, LineWriter, event_json, live_view, summary_lines
 from arb.venues.adapter import Venue
 
@@ -111,6 +118,29 @@ async def open_venues(
     return working, table, selection
 
 
+async def open_pipeline(
+    stack: AsyncExitStack,
+    settings: Settings,
+    options: ScanOptions,
+    on_event: OnEvent,
+    hot: HotLog,
+    console: Console,
+) -> Pipeline:
+    """Start the sandbox if asked, open the venues and build the detection pipeline."""
+    if options.sandbox:
+        settings = await stack.enter_async_context(sandbox(settings, options.scenario))
+    working, table, selection = await open_venues(stack, settings, console)
+    return Pipeline(
+        settings,
+        working,
+        table,
+        selection.symbols,
+        on_event,
+        hot=hot,
+        stream_options=dict(options.stream_options),
+    )
+
+
 async def scan(settings: Settings, options: ScanOptions) -> int:
     """Run the scanner until the duration ends or a stop signal; print the summary."""
     console = Console(stderr=True)
@@ -128,18 +158,7 @@ async def scan(settings: Settings, options: ScanOptions) -> int:
 
     try:
         async with AsyncExitStack() as stack, stop_signals() as stop:
-            if options.sandbox:
-                settings = await stack.enter_async_context(sandbox(settings, options.scenario))
-            working, table, selection = await open_venues(stack, settings, console)
-            pipeline = Pipeline(
-                settings,
-                working,
-                table,
-                selection.symbols,
-                on_event,
-                hot=hot,
-                stream_options=dict(options.stream_options),
-            )
+            pipeline = await open_pipeline(stack, settings, options, on_event, hot, console)
             await run_until_stopped(pipeline, stop, options)
     finally:
         hot.close()
