@@ -50,7 +50,7 @@ def run(quick: bool = False) -> list[Row]:
     finally:
         logger.remove(handler)
         logger.configure(patcher=None)
-        logger.add(sys.stderr, level="INFO")
+        logger.add(sys.stderr, level="WARNING")  # as suite.quiet_logs leaves it
     recorded, delivered = hot.recorded, hot.delivered
     calls_direct = (samples * 100) + 200
     every = delivered == recorded and sink.lines == recorded + calls_direct

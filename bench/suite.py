@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import sys
 import time
 import traceback
 from collections.abc import Callable
 from typing import Any
 
-from bench import detect, hotlog, ingest, lookup, memory_frames, startup
+from loguru import logger
+
+from bench import detect, hotlog, ingest, lookup, memory_frames, pipeline, startup
 from bench.harness import Row, environment
 
 Benchmark = Callable[[bool], Any]  # returns list[Row] or an awaitable of one
@@ -23,6 +26,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "memory": memory_frames.run,
     "settings": startup.settings_rows,
     "markets": startup.market_rows,
+    "pipeline": pipeline.run,
 }
 
 
@@ -32,6 +36,7 @@ def run_all(quick: bool, only: list[str] | None = None) -> dict[str, Any]:
     A benchmark that raises becomes one row with passed None and the error in its notes;
     the others still run.
     """
+    quiet_logs()
     started = time.time()
     rows: list[Row] = []
     errors: dict[str, str] = {}
@@ -55,6 +60,12 @@ def run_all(quick: bool, only: list[str] | None = None) -> dict[str, Any]:
         "rows": [row.as_json() for row in rows],
         "errors": errors,
     }
+
+
+def quiet_logs() -> None:
+    """Only warnings and errors on stderr: the table is the output."""
+    logger.remove()
+    logger.add(sys.stderr, level="WARNING")
 
 
 def _call(bench: Benchmark, quick: bool) -> list[Row]:
