@@ -204,7 +204,7 @@ async def open_markets(
     failed: dict[str, str] = {}
     for venue_id, result in zip(venues, results, strict=True):
         if isinstance(result, ArbError):
-            failed[venue_id] = str(result)
+            failed[venue_id] = result.message
         elif isinstance(result, BaseException):
             raise result
         else:
