@@ -53,13 +53,14 @@ def select_symbols(
         if len(on) >= 2:
             chosen.append(symbol)
         elif tuple(wanted) != ("all",):
-            where = ", ".join(on) if on else "none of the chosen venues"
-            notes.append(f"{symbol}: active only on {where}; skipped")
+            where = f"active only on {on[0]}" if on else "not active on any chosen venue"
+            notes.append(f"{symbol}: {where}; skipped")
     if tuple(wanted) == ("all",):
         for venue, only in table.single_venue_symbols(venues).items():
             quoted = [s for s in only if s.split("/")[1] in quotes]
             if quoted:
-                notes.append(f"{len(quoted)} symbols are listed only on {venue}")
+                plural = "s are" if len(quoted) != 1 else " is"
+                notes.append(f"{len(quoted)} symbol{plural} listed only on {venue}")
     return Selection(tuple(chosen), tuple(notes))
 
 
