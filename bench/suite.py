@@ -12,7 +12,7 @@ from typing import Any
 
 from loguru import logger
 
-from bench import detect, hotlog, ingest, lookup, memory_frames, pipeline, startup
+from bench import detect, execution, hotlog, ingest, lookup, memory_frames, pipeline, startup
 from bench.harness import Row, environment
 
 Benchmark = Callable[[bool], Any]  # returns list[Row] or an awaitable of one
@@ -27,6 +27,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "settings": startup.settings_rows,
     "markets": startup.market_rows,
     "pipeline": pipeline.run,
+    "execution": execution.run,
 }
 
 
