@@ -1,0 +1,345 @@
+"""Soak: `arb scan` and `arb run` against the simulator for N minutes under seeded random faults.
+
+    .venv/bin/python scripts/soak.py --minutes 10 [--seed 7] [--fault-every 4] [--json]
+
+Starts the simulator (the default scenario: a random walk with a cross-venue dislocation
+every few seconds) in this process, and `arb run` (signed orders) and `arb scan --json` as
+child processes pointed at it, as a user would with `arb sim`. While they run it fires a
+random fault (dropped WebSockets, sequence gaps, crossed books, stale clocks, slow REST, rate
+limits, 5xx after an order was placed, rejected orders) every `--fault-every` seconds on
+average, and samples each child's resident memory. At the end both are stopped with
+SIGTERM and it reports memory growth, reconnects, resyncs, trades and every order the
+ledger and the simulator disagree about (lost: at the venue but not in the ledger; unknown:
+not final in the ledger). Exit status 0 only when nothing was lost or unknown and both
+children exited cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import sqlite3
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from arb.sim import Fault, FaultKind, Simulator, load_scenario
+
+VENUES = ("mexc", "gateio")
+GATE_PREFIX = "t-"  # Gate keeps our client order id behind its mandatory "t-"
+
+
+@dataclass
+class Child:
+    """One `arb` child process, its files and its memory samples (kB)."""
+
+    name: str
+    proc: asyncio.subprocess.Process
+    folder: Path
+    rss_kb: list[tuple[float, int]] = field(default_factory=list)
+
+    def sample(self, at: float) -> None:
+        """Record the child's resident set size now (Linux /proc)."""
+        try:
+            status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        except OSError:
+            return  # exited, or not Linux
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                self.rss_kb.append((at, int(line.split()[1])))
+
+
+def child_env(sim: Simulator, folder: Path, args: argparse.Namespace) -> dict[str, str]:
+    """Settings for a child: the simulator's URLs and sandbox keys, private ledger and logs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARB_")}
+    for venue in VENUES:
+        prefix = f"ARB_EXCHANGES__{venue.upper()}__"
+        env[prefix + "REST_URL"] = sim.rest_url(venue)
+        env[prefix + "WS_URL"] = sim.ws_url(venue)
+        env[prefix + "API_KEY"] = sim.scenario.api_key
+        env[prefix + "API_SECRET"] = sim.scenario.api_secret
+    env |= {
+        "ARB_LEDGER__PATH": str(folder / "ledger.sqlite"),
+        "ARB_LOG__FILE": str(folder / "log.jsonl"),
+        "ARB_RISK__KILL_SWITCH_PATH": str(folder / "KILL"),
+        # Faults are the point here: the breaker must not end trading after the first few.
+        "ARB_RISK__MAX_CONSECUTIVE_FAILURES": "1000000",
+        "ARB_RISK__MAX_VENUE_ERRORS": "1000000",
+        "ARB_RISK__MAX_DAILY_LOSS": "1000000",
+        "ARB_TRADING__ORDER_TIMEOUT_S": "3",
+        "ARB_MARKET_DATA__MAX_AGE_MS": str(args.max_age_ms),
+    }
+    return env
+
+
+async def start_child(
+    name: str, sim: Simulator, root: Path, args: argparse.Namespace, *argv: str
+) -> Child:
+    """Start `python -m arb ARGV` with stdout and stderr in its own folder."""
+    folder = root / name
+    folder.mkdir(parents=True)
+    symbols = ",".join(dict.fromkeys(m.symbol for m in sim.scenario.markets))
+    with (folder / "stdout").open("wb") as out, (folder / "stderr").open("wb") as err:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "arb",
+            *argv,
+            "--symbols",
+            symbols,
+            cwd=folder,
+            env=child_env(sim, folder, args),
+            stdout=out,
+            stderr=err,
+        )
+    return Child(name, proc, folder)
+
+
+def random_fault(rng: random.Random, symbols: list[str]) -> Fault:
+    """One fault, chosen and shaped by the seeded generator."""
+    kind = rng.choice(list(FaultKind))
+    venue = rng.choice(VENUES)
+    if kind in (FaultKind.SKIP_SEQ, FaultKind.CROSSED_BOOK):
+        return Fault(kind, venue, symbol=rng.choice(symbols))
+    if kind is FaultKind.STALE:
+        return Fault(kind, venue, stale_ms=60_000, duration_ms=rng.randint(500, 3000))
+    if kind is FaultKind.DELAY:
+        return Fault(
+            kind, venue, delay_ms=rng.randint(100, 800), duration_ms=rng.randint(500, 3000)
+        )
+    if kind is FaultKind.HTTP_429:
+        return Fault(kind, venue, count=rng.randint(1, 4))
+    if kind is FaultKind.HTTP_5XX_AFTER_PLACE:
+        return Fault(kind, venue, status=rng.choice((0, 500)))
+    return Fault(kind, venue)  # drop_ws, reject_next_order
+
+
+async def inject_faults(
+    sim: Simulator, rng: random.Random, every_s: float, fired: dict[str, int]
+) -> None:
+    """Fire a random fault after an exponentially distributed wait, for ever."""
+    symbols = sorted({m.symbol for m in sim.scenario.markets})
+    while True:
+        await asyncio.sleep(rng.expovariate(1 / every_s))
+        fault = random_fault(rng, symbols)
+        sim.inject(fault)
+        fired[str(fault.kind)] = fired.get(str(fault.kind), 0) + 1
+
+
+async def sample_memory(children: list[Child], start: float, every_s: float) -> None:
+    """Sample every child's RSS every `every_s` seconds, for ever."""
+    while True:
+        for child in children:
+            child.sample(time.monotonic() - start)
+        await asyncio.sleep(every_s)
+
+
+def ledger_rows(path: Path, sql: str) -> list[sqlite3.Row]:
+    """Rows of a child's ledger (after it exited)."""
+    if not path.exists():
+        return []
+    conn = sqlite3.connect(path)
+    try:
+        conn.row_factory = sqlite3.Row
+        return list(conn.execute(sql))
+    finally:
+        conn.close()
+
+
+def order_audit(sim: Simulator, ledger: Path) -> dict[str, Any]:
+    """The ledger's orders against the simulator's: lost, unknown, wrong fills, unsettled."""
+    rows = ledger_rows(ledger, "SELECT * FROM orders")
+    by_id = {
+        (
+            r["exchange"],
+            (GATE_PREFIX if r["exchange"] == "gateio" else "") + r["client_order_id"],
+        ): r
+        for r in rows
+    }
+    lost, wrong = [], []
+    at_venue = 0
+    for venue in VENUES:
+        for order in sim.state(venue).orders.values():
+            at_venue += 1
+            row = by_id.pop((venue, order.client_id), None)
+            if row is None:
+                lost.append(f"{venue} {order.client_id}")
+            elif Decimal(row["filled"]) != order.filled or row["order_id"] != order.id:
+                wrong.append(f"{venue} {order.client_id}: {row['filled']} vs {order.filled}")
+    # What is left was never placed: the ledger must call it rejected with nothing filled.
+    phantom = [
+        f"{r['exchange']} {r['client_order_id']} {r['status']}"
+        for r in by_id.values()
+        if r["status"] != "rejected" or Decimal(r["filled"]) != 0
+    ]
+    unknown = [
+        f"{r['exchange']} {r['client_order_id']} {r['status']}"
+        for r in rows
+        if r["status"] not in ("closed", "canceled", "rejected", "expired")
+    ]
+    unsettled = ledger_rows(
+        ledger, "SELECT id, state FROM intents WHERE state IN ('pending', 'halted')"
+    )
+    return {
+        "orders_at_venue": at_venue,
+        "orders_in_ledger": len(rows),
+        "lost": lost,
+        "unknown": unknown,
+        "wrong_fill": wrong,
+        "phantom": phantom,
+        "unsettled_intents": [f"{r['id']} {r['state']}" for r in unsettled],
+    }
+
+
+def log_counts(path: Path) -> dict[str, int]:
+    """Disconnects, resyncs, stale refusals and errors a child logged (its JSON log file)."""
+    counts = {"book_lost": 0, "book_invalid": 0, "stream_errors": 0, "errors": 0}
+    if not path.exists():
+        return counts
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)["record"]
+            message, level = record["message"], record["level"]["name"]
+            if " book lost: " in message:
+                counts["book_lost"] += 1
+            if " book invalid (" in message:
+                counts["book_invalid"] += 1
+            if "stream stopped" in message or "stream crashed" in message:
+                counts["stream_errors"] += 1
+            if level in ("ERROR", "CRITICAL"):
+                counts["errors"] += 1
+    return counts
+
+
+def memory_report(child: Child, warmup_s: float) -> dict[str, Any]:
+    """RSS after warm-up, at the end and the largest, in MB; growth after warm-up."""
+    samples = [(t, kb) for t, kb in child.rss_kb if t >= warmup_s] or child.rss_kb
+    if not samples:
+        return {}
+    first, last = samples[0][1], samples[-1][1]
+    # The second half against the first: a leak keeps climbing, a warm cache levels off.
+    half = len(samples) // 2
+    early = max(kb for _, kb in samples[: max(half, 1)])
+    late = max(kb for _, kb in samples[half:])
+    return {
+        "samples": len(child.rss_kb),
+        "rss_after_warmup_mb": round(first / 1024, 1),
+        "rss_end_mb": round(last / 1024, 1),
+        "rss_max_mb": round(max(kb for _, kb in samples) / 1024, 1),
+        "growth_mb": round((last - first) / 1024, 1),
+        "peak_second_half_minus_first_mb": round((late - early) / 1024, 1),
+    }
+
+
+async def stop(child: Child, within_s: float) -> int:
+    """SIGTERM, then the exit code (SIGKILL after `within_s`: reported as a failure)."""
+    if child.proc.returncode is None:
+        child.proc.send_signal(signal.SIGTERM)
+    try:
+        return await asyncio.wait_for(child.proc.wait(), within_s)
+    except TimeoutError:
+        child.proc.kill()
+        await child.proc.wait()
+        return -9
+
+
+async def soak(args: argparse.Namespace) -> dict[str, Any]:
+    """Run the soak and return the report."""
+    root = Path(args.workdir)
+    rng = random.Random(args.seed)  # noqa: S311 - a reproducible schedule, not a secret
+    duration = args.minutes * 60
+    fired: dict[str, int] = {}
+    async with Simulator(load_scenario(args.scenario)) as sim:
+        start = time.monotonic()
+        run = await start_child("run", sim, root, args, "run")
+        scan = await start_child("scan", sim, root, args, "scan", "--json")
+        children = [run, scan]
+        sampler = asyncio.create_task(sample_memory(children, start, args.sample_every))
+        # Faults start once both children stream (start-up itself is not the soak's subject).
+        await asyncio.sleep(min(args.warmup, duration / 3))
+        connects_before = {v: len(sim.log.of(v, "ws_connect")) for v in VENUES}
+        injector = asyncio.create_task(inject_faults(sim, rng, args.fault_every, fired))
+        waits = [asyncio.create_task(c.proc.wait()) for c in children]
+        await asyncio.wait(waits, timeout=max(0.0, duration - (time.monotonic() - start)))
+        injector.cancel()
+        await asyncio.sleep(args.settle)  # armed delays and stale clocks run out
+        codes = {c.name: await stop(c, 60) for c in children}
+        sampler.cancel()
+        elapsed = time.monotonic() - start
+        connects = {v: len(sim.log.of(v, "ws_connect")) - connects_before[v] for v in VENUES}
+        audit = order_audit(sim, run.folder / "ledger.sqlite")
+        crashes = len(sim.crashes)
+    intents = ledger_rows(
+        run.folder / "ledger.sqlite", "SELECT state, count(*) AS n FROM intents GROUP BY state"
+    )
+    trips = ledger_rows(run.folder / "ledger.sqlite", "SELECT reason FROM breaker_events")
+    opportunities = ledger_rows(
+        scan.folder / "ledger.sqlite", "SELECT count(*) AS n FROM opportunities"
+    )
+    return {
+        "workdir": str(root),
+        "seed": args.seed,
+        "seconds": round(elapsed, 1),
+        "exit_codes": codes,
+        "faults_fired": dict(sorted(fired.items())),
+        "reconnects": connects,
+        "run_log": log_counts(run.folder / "log.jsonl"),
+        "scan_log": log_counts(scan.folder / "log.jsonl"),
+        "intents": {r["state"]: r["n"] for r in intents},
+        "breaker_events": [r["reason"] for r in trips],
+        "scan_opportunities": opportunities[0]["n"] if opportunities else 0,
+        "memory": {c.name: memory_report(c, args.warmup) for c in children},
+        "orders": audit,
+        "simulator_crashes": crashes,
+    }
+
+
+def failures(report: dict[str, Any]) -> list[str]:
+    """What makes the soak fail."""
+    audit = report["orders"]
+    kinds = ("lost", "unknown", "wrong_fill", "phantom", "unsettled_intents")
+    bad = [f"{k}: {audit[k]}" for k in kinds if audit[k]]
+    bad += [f"{name} exited {code}" for name, code in report["exit_codes"].items() if code != 0]
+    if report["simulator_crashes"]:
+        bad.append(f"{report['simulator_crashes']} simulator task crashes")
+    return bad
+
+
+def main() -> int:
+    """Parse the arguments, soak, print the report; exit 1 when an order was lost or unknown."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=10.0, help="how long to soak")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the fault schedule")
+    parser.add_argument("--fault-every", type=float, default=4.0, help="mean seconds per fault")
+    parser.add_argument("--scenario", help="simulator scenario (default: the built-in one)")
+    parser.add_argument("--workdir", help="folder for ledgers and logs (default: a temp dir)")
+    parser.add_argument("--warmup", type=float, default=10.0, help="seconds before faults start")
+    parser.add_argument("--settle", type=float, default=3.0, help="quiet seconds at the end")
+    parser.add_argument("--sample-every", type=float, default=2.0, help="RSS sampling period")
+    parser.add_argument("--max-age-ms", type=int, default=2000, help="market_data.max_age_ms")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    args = parser.parse_args()
+    args.workdir = args.workdir or tempfile.mkdtemp(prefix="arb-soak-")
+    Path(args.workdir).mkdir(parents=True, exist_ok=True)
+    report = asyncio.run(soak(args))
+    bad = failures(report)
+    report["ok"] = not bad
+    if args.json:
+        sys.stdout.write(json.dumps(report) + "\n")
+    else:
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+        for line in bad:
+            sys.stderr.write(f"soak: {line}\n")
+    return 0 if not bad else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
