@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow
+from functools import lru_cache
 from math import lcm
 
 # Every operation under this context either is exact or raises: amounts decide money, so a
@@ -18,8 +19,12 @@ def round_down(amount: Decimal, step: Decimal) -> Decimal:
     return EXACT.subtract(down, step) if down > amount else down  # negative amounts: floor
 
 
+@lru_cache(maxsize=4096)
 def common_step(a: Decimal, b: Decimal) -> Decimal:
-    """The least common multiple of two positive decimal steps (0.000001, 0.0001 -> 0.0001)."""
+    """The least common multiple of two positive decimal steps (0.000001, 0.0001 -> 0.0001).
+
+    Cached: it depends only on two markets' static steps and is asked on every evaluation.
+    """
     if not (a > 0 and b > 0):
         raise ValueError(f"steps must be positive, got {a} and {b}")
     scale = max(0, -_exponent(a), -_exponent(b))

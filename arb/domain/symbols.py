@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,9 @@ class MarketInfo:
     min_notional: Decimal  # quote currency; 0 when the venue sets none
     taker_fee: Decimal  # fraction, 0.001 = 0.1 %
     active: bool
+
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 class SymbolTable:
@@ -95,6 +100,18 @@ class SymbolTable:
             return self._market[venue][symbol]
         except KeyError:
             return None
+
+    def symbols_of(self, venue: str) -> Mapping[str, str]:
+        """The venue's native id -> unified symbol map, for hot paths to index directly.
+
+        Read-only by contract (it is the table's own dict, handed out to spare the method
+        call per lookup); empty for an unknown venue.
+        """
+        return self._symbol.get(venue, _EMPTY)
+
+    def markets_of(self, venue: str) -> Mapping[str, MarketInfo]:
+        """The venue's unified symbol -> MarketInfo map (read-only by contract)."""
+        return self._market.get(venue, _EMPTY)
 
     def common_symbols(self, venues: Iterable[str]) -> tuple[str, ...]:
         """Symbols listed and active on every one of `venues`, sorted; () for no venues."""

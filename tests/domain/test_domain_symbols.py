@@ -118,3 +118,28 @@ def test_a_symbol_listed_twice_differently_is_refused() -> None:
 def test_a_native_id_naming_two_symbols_is_refused() -> None:
     with pytest.raises(ValueError, match="native id BTC_USDT names two symbols"):
         SymbolTable([GATE_BTC, replace(GATE_BTC, symbol="XBT/USDT")])
+
+
+def test_per_venue_maps_answer_like_the_lookups() -> None:
+    from decimal import Decimal as D  # noqa: PLC0415
+
+    from arb.domain.symbols import MarketInfo, SymbolTable  # noqa: PLC0415
+
+    btc = MarketInfo(
+        "mexc",
+        "BTC/USDT",
+        "BTCUSDT",
+        "BTC",
+        "USDT",
+        D("0.000001"),
+        D("0.01"),
+        D("0.000001"),
+        D("1"),
+        D("0.0005"),
+        True,
+    )
+    table = SymbolTable([btc])
+    assert table.symbols_of("mexc")["BTCUSDT"] == table.get_symbol("mexc", "BTCUSDT")
+    assert table.markets_of("mexc")["BTC/USDT"] is table.get_market("mexc", "BTC/USDT")
+    assert dict(table.symbols_of("kraken")) == {}
+    assert dict(table.markets_of("kraken")) == {}
