@@ -74,6 +74,7 @@ class BookState:
     client: Any = None  # the ccxt connection whose frames built the book
     epoch: int = 0  # bumped on every reset, so a resync in flight knows it was overtaken
     failures: int = 0  # resets since the last valid book: drives the stream's backoff
+    behind: int = 0  # frames in a row dropped as already applied (STALE)
 
     def applied(self, at: float | None) -> None:
         """Record that ccxt's book now includes a frame or snapshot that arrived `at`."""
@@ -125,8 +126,49 @@ def guard_for(exchange: Any) -> Guard:
             _install_gate(guard)
         else:
             raise ValueError(f"no book integrity rules for ccxt exchange {exchange.id!r}")
+        _install_frame_guard(guard)
         _GUARDS[exchange] = guard
     return guard
+
+
+def _install_frame_guard(guard: Guard) -> None:
+    """Make every connection survive a frame ccxt cannot handle: drop it, resync, go on.
+
+    ccxt.pro handles each frame in a done callback of its receive task and only schedules
+    the next receive after the handler returns: one frame that raises (truncated JSON, a
+    field of the wrong type, undecodable protobuf) silently stops the connection's receive
+    loop while the socket stays open, and its books freeze until a ping times out.
+    """
+    exchange = guard.exchange
+    make_client = exchange.client
+
+    def client(url: str) -> Any:
+        made = make_client(url)
+        if not getattr(made, "_arb_frame_guard", False):
+            handle = made.handle_message
+
+            def handle_message(message: Any) -> None:
+                try:
+                    handle(message)
+                except Exception as exc:  # noqa: BLE001 - any venue bytes may be hostile
+                    _rejected_frame(guard, made, exc)
+
+            made.handle_message = handle_message
+            made._arb_frame_guard = True
+        return made
+
+    exchange.client = client
+
+
+def _rejected_frame(guard: Guard, client: Any, exc: Exception) -> None:
+    """A frame failed in ccxt: it may have half-changed a book, so resync this connection's."""
+    venue = next(iter(guard.books.values())).venue if guard.books else guard.exchange.id
+    reason = f"frame rejected: {type(exc).__name__}: {str(exc)[:120]}"
+    logger.bind(venue=venue).warning("{} on {}", reason, getattr(client, "url", "?"))
+    for state in guard.books.values():
+        # Gate books are not bound to a connection; MEXC books are, once a frame built them.
+        if state.client is None or state.client is client:
+            invalidate(guard.exchange, state, reason, client)
 
 
 def message_hash(symbol: str) -> str:
@@ -139,6 +181,7 @@ def reset(exchange: Any, state: BookState) -> None:
     state.valid = False
     state.seq = None
     state.after_snapshot = False
+    state.behind = 0
     state.client = None
     state.epoch += 1
     stored = exchange.orderbooks.get(state.symbol)
@@ -174,6 +217,25 @@ def invalidate(exchange: Any, state: BookState, reason: str, client: Any = None)
     request(exchange, state, reason, client, announce=True)
 
 
+# Frames in a row older than the book before its sequence counts as gone backwards: a few
+# are normal right after a MEXC snapshot that is ahead of the stream; a steady run means
+# the book's id came from somewhere the stream is not (a bad snapshot) and it is frozen.
+MAX_BEHIND = 20
+
+
+def _dropped(
+    exchange: Any, state: BookState, verdict: Verdict, end: int | None, client: Any
+) -> bool:
+    """True for a frame older than the book (dropped); resync when the stream stays behind."""
+    if verdict is not Verdict.STALE:
+        state.behind = 0
+        return False
+    state.behind += 1
+    if state.behind >= MAX_BEHIND:
+        invalidate(exchange, state, f"sequence went back: {end} after {state.seq}", client)
+    return True
+
+
 def _tracked(state: BookState | None) -> BookState | None:
     if state is not None:
         state.last_frame_at = state.clock()
@@ -201,7 +263,7 @@ def _install_mexc(guard: Guard) -> None:
         first = _int(data.get("fromVersion", data.get("r")))
         end = _int(data.get("toVersion", data.get("r")))
         verdict = next_verdict(state.seq, first, end, after_snapshot=state.after_snapshot)
-        if verdict is Verdict.STALE:
+        if _dropped(exchange, state, verdict, end, client):
             return
         if verdict is Verdict.GAP:
             invalidate(
@@ -276,6 +338,7 @@ def _install_gate(guard: Guard) -> None:
         if result.get("full") is True:
             state.seq = end  # Gate's own snapshot: the next delta must start at u + 1
             state.after_snapshot = False
+            state.behind = 0
             original(client, message)
             state.applied(state.last_frame_at)
             return
@@ -283,7 +346,7 @@ def _install_gate(guard: Guard) -> None:
             return  # no full snapshot since the (re)subscription: ccxt would ignore it too
         first = _int(result.get("U"))
         verdict = next_verdict(state.seq, first, end, after_snapshot=False)
-        if verdict is Verdict.STALE:
+        if _dropped(exchange, state, verdict, end, client):
             return
         if verdict is Verdict.GAP:
             invalidate(exchange, state, f"sequence gap: U {first} after u {state.seq}", client)
