@@ -11,6 +11,7 @@ push is a full snapshot). `book_health` is what the scanner reads to judge fresh
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -174,11 +175,14 @@ class _Stream:
         return BookStatus(self.state.venue, self.state.symbol, kind, reason, self.state.clock())
 
     def backoff(self) -> float:
-        """No wait for the first resync after a valid book, then doubling waits up to a cap."""
+        """No wait for the first resync after a valid book, then doubling jittered waits."""
         failures = self.state.failures
         if failures <= 1:
             return 0.0
-        return float(min(self.max_retry_delay, self.retry_delay * 2 ** (failures - 2)))
+        base = min(self.max_retry_delay, self.retry_delay * 2 ** (failures - 2))
+        # "Equal jitter": every book of a dropped connection fails at once; without it they
+        # would all reconnect and ask for snapshots in lockstep.
+        return float(base * (0.5 + random.random() / 2))  # noqa: S311 - spreading, not secrecy
 
 
 async def _update(stream: _Stream) -> BookEvent | None:
