@@ -8,10 +8,12 @@ child processes pointed at it, as a user would with `arb sim`. While they run it
 random fault (dropped WebSockets, sequence gaps, crossed books, stale clocks, slow REST, rate
 limits, 5xx after an order was placed, rejected orders) every `--fault-every` seconds on
 average, and samples each child's resident memory. At the end both are stopped with
-SIGTERM and it reports memory growth, reconnects, resyncs, trades and every order the
-ledger and the simulator disagree about (lost: at the venue but not in the ledger; unknown:
-not final in the ledger). Exit status 0 only when nothing was lost or unknown and both
-children exited cleanly.
+SIGTERM, `arb run` is started once more on the same ledger (start-up reconciles what the
+stopped run left unsettled, as after any stop), and it reports memory growth, reconnects,
+resyncs, trades and every order the ledger and the simulator disagree about (lost: at the
+venue but not in the ledger; unknown: not final in the ledger), before and after that
+restart. Exit status 0 only when no order was ever lost, none is unknown after the restart
+and every child exited cleanly.
 """
 
 from __future__ import annotations
@@ -57,7 +59,9 @@ class Child:
                 self.rss_kb.append((at, int(line.split()[1])))
 
 
-def child_env(sim: Simulator, folder: Path, args: argparse.Namespace) -> dict[str, str]:
+def child_env(
+    sim: Simulator, folder: Path, args: argparse.Namespace, ledger: Path
+) -> dict[str, str]:
     """Settings for a child: the simulator's URLs and sandbox keys, private ledger and logs."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARB_")}
     for venue in VENUES:
@@ -67,7 +71,7 @@ def child_env(sim: Simulator, folder: Path, args: argparse.Namespace) -> dict[st
         env[prefix + "API_KEY"] = sim.scenario.api_key
         env[prefix + "API_SECRET"] = sim.scenario.api_secret
     env |= {
-        "ARB_LEDGER__PATH": str(folder / "ledger.sqlite"),
+        "ARB_LEDGER__PATH": str(ledger),
         "ARB_LOG__FILE": str(folder / "log.jsonl"),
         "ARB_RISK__KILL_SWITCH_PATH": str(folder / "KILL"),
         # Faults are the point here: the breaker must not end trading after the first few.
@@ -81,9 +85,14 @@ def child_env(sim: Simulator, folder: Path, args: argparse.Namespace) -> dict[st
 
 
 async def start_child(
-    name: str, sim: Simulator, root: Path, args: argparse.Namespace, *argv: str
+    name: str,
+    sim: Simulator,
+    root: Path,
+    args: argparse.Namespace,
+    *argv: str,
+    ledger: Path | None = None,
 ) -> Child:
-    """Start `python -m arb ARGV` with stdout and stderr in its own folder."""
+    """Start `python -m arb ARGV` with stdout, stderr and (unless given) ledger in its folder."""
     folder = root / name
     folder.mkdir(parents=True)
     symbols = ",".join(dict.fromkeys(m.symbol for m in sim.scenario.markets))
@@ -96,7 +105,7 @@ async def start_child(
             "--symbols",
             symbols,
             cwd=folder,
-            env=child_env(sim, folder, args),
+            env=child_env(sim, folder, args, ledger or folder / "ledger.sqlite"),
             stdout=out,
             stderr=err,
         )
@@ -275,6 +284,20 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         sampler.cancel()
         elapsed = time.monotonic() - start
         connects = {v: len(sim.log.of(v, "ws_connect")) - connects_before[v] for v in VENUES}
+        before = order_audit(sim, run.folder / "ledger.sqlite")
+        # What an operator does after a stop: start again. Start-up reconciles, from fresh
+        # order queries, whatever the stopped run could not settle.
+        restart = await start_child(
+            "restart",
+            sim,
+            root,
+            args,
+            "run",
+            "--duration",
+            "1",
+            ledger=run.folder / "ledger.sqlite",
+        )
+        codes["restart"] = await asyncio.wait_for(restart.proc.wait(), 120)
         audit = order_audit(sim, run.folder / "ledger.sqlite")
         crashes = len(sim.crashes)
     intents = ledger_rows(
@@ -297,6 +320,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         "breaker_events": [r["reason"] for r in trips],
         "scan_opportunities": opportunities[0]["n"] if opportunities else 0,
         "memory": {c.name: memory_report(c, args.warmup) for c in children},
+        "orders_before_restart": before,
         "orders": audit,
         "simulator_crashes": crashes,
     }
@@ -305,6 +329,8 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
 def failures(report: dict[str, Any]) -> list[str]:
     """What makes the soak fail."""
     audit = report["orders"]
+    if report["orders_before_restart"]["lost"]:
+        return [f"lost: {report['orders_before_restart']['lost']}"]
     kinds = ("lost", "unknown", "wrong_fill", "phantom", "unsettled_intents")
     bad = [f"{k}: {audit[k]}" for k in kinds if audit[k]]
     bad += [f"{name} exited {code}" for name, code in report["exit_codes"].items() if code != 0]
