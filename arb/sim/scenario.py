@@ -10,6 +10,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from arb.errors import ConfigError
+
 VENUES = ("mexc", "gateio")
 Level = tuple[Decimal, Decimal]  # (price, amount)
 
@@ -162,13 +164,17 @@ class Scenario:
 
 
 def load_scenario(path: str | Path | None = None) -> Scenario:
-    """Read a scenario TOML file; None loads the shipped default scenario."""
+    """Read a scenario TOML file (ConfigError naming --scenario); None: the shipped default."""
     if path is None:
         text = resources.files("arb.sim").joinpath("scenarios/default.toml").read_text("utf-8")
         return parse_scenario(tomllib.loads(text), name="default")
     file = Path(path)
-    with file.open("rb") as handle:
-        return parse_scenario(tomllib.load(handle), name=file.stem)
+    try:
+        with file.open("rb") as handle:
+            return parse_scenario(tomllib.load(handle), name=file.stem)
+    except (OSError, tomllib.TOMLDecodeError, ValueError, TypeError, KeyError) as exc:
+        # A user's file: the CLI turns this into one line and exit 2, not a traceback.
+        raise ConfigError("--scenario", f"{file}: {exc}") from exc
 
 
 def parse_scenario(data: dict[str, Any], name: str = "scenario") -> Scenario:
