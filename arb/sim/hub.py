@@ -26,13 +26,16 @@ class WsConn:
         self.outbox.put_nowait(frame)
 
     async def write_loop(self) -> None:
-        """Write queued frames until the socket closes."""
-        while not self.ws.closed:
-            frame = await self.outbox.get()
-            if isinstance(frame, bytes):
-                await self.ws.send_bytes(frame)
-            else:
-                await self.ws.send_str(frame)
+        """Write queued frames until the socket closes or the client is gone."""
+        try:
+            while not self.ws.closed:
+                frame = await self.outbox.get()
+                if isinstance(frame, bytes):
+                    await self.ws.send_bytes(frame)
+                else:
+                    await self.ws.send_str(frame)
+        except ConnectionResetError:
+            return  # dropped (a `drop_ws` fault or the client left) with frames still queued
 
 
 TextHandler = Callable[[WsConn, str], Awaitable[None]]
