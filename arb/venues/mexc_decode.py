@@ -34,7 +34,11 @@ class FrameDecodeError(ValueError):
 
 def decode_frame(data: bytes | bytearray) -> Decoded:
     """Decode one binary MEXC push to the dict ccxt's decode_proto_msg returns for it."""
-    message = _parse(data)
+    return render(parse(data))
+
+
+def render(message: Any) -> Decoded:
+    """The dict ccxt's decode_proto_msg returns for an already parsed PushDataV3ApiWrapper."""
     if message.WhichOneof("body") != "publicAggreDepths":
         decoded: Decoded = MessageToDict(message)
         return decoded
@@ -61,12 +65,16 @@ def decode_frame(data: bytes | bytearray) -> Decoded:
 
 def decode_frame_stock(data: bytes | bytearray) -> Decoded:
     """Decode one binary MEXC push the way ccxt 4.5.90 does (protobuf + MessageToDict)."""
-    decoded: Decoded = MessageToDict(_parse(data))
+    decoded: Decoded = MessageToDict(parse(data))
     return decoded
 
 
 def install(exchange: Any) -> None:
-    """Make a ccxt.pro mexc instance decode its binary WebSocket frames with decode_frame."""
+    """Make a ccxt.pro mexc instance decode binary frames with decode_frame, apply fast paths.
+
+    Depth pushes to books arb streams and has ready skip the decoded dict entirely
+    (arb.venues.fast_apply); every other binary frame is decoded with decode_frame.
+    """
     if getattr(exchange, "id", None) != "mexc" or not callable(
         getattr(exchange, "decode_proto_msg", None)
     ):
@@ -74,9 +82,13 @@ def install(exchange: Any) -> None:
     # handle_message calls self.decode_proto_msg(frame); an instance attribute shadows the
     # class's method for this exchange only, including for clients already connected.
     exchange.decode_proto_msg = decode_frame
+    # Imported here: fast_apply builds on this module's parse and render.
+    from arb.venues import fast_apply  # noqa: PLC0415
+
+    fast_apply.install(exchange)
 
 
-def _parse(data: bytes | bytearray) -> Any:
+def parse(data: bytes | bytearray) -> Any:
     """Parse a PushDataV3ApiWrapper with protobuf, as ccxt does; FrameDecodeError if invalid."""
     message = _Wrapper()
     try:
