@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib
 import importlib.util
 import secrets as _random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from types import MappingProxyType, TracebackType
 from typing import Any, Self, TypeVar
@@ -38,6 +39,9 @@ T = TypeVar("T")
 
 # Everything ccxt or the transport under it raises for a failed call.
 _CALL_ERRORS = (ccxt_errors.BaseError, TimeoutError, ConnectionError)
+# What reading a body of the wrong shape raises, in ccxt's parsers or ours: ccxt indexes and
+# converts venue JSON without checking types (a null level, a list where a dict belongs).
+_UNREADABLE = (TypeError, ValueError, KeyError, IndexError, AttributeError, InvalidOperation)
 
 
 class OrderStatus(StrEnum):
@@ -208,12 +212,28 @@ class Venue:
     ) -> T:
         await self._limiter.acquire(lane)
         try:
-            return await self._not_found_as_such(method, *args)
+            with self._readable(client_order_id):
+                return await self._not_found_as_such(method, *args)
         except _CALL_ERRORS as exc:
             # `from None`: ccxt's own message may carry a signed URL; only the scrubbed
             # translation may travel into logs and tracebacks.
             raise translate(
                 exc, self.id, secrets=self._secrets, client_order_id=client_order_id
+            ) from None
+
+    @contextlib.contextmanager
+    def _readable(self, client_order_id: str | None = None) -> Iterator[None]:
+        """Turn a venue answer that cannot be read into BadResponse: unavailable, or unknown.
+
+        For an order call the order may still have been placed: translated with its client
+        order id, it becomes OrderUnknown and is looked up, never taken as refused.
+        """
+        try:
+            yield
+        except _UNREADABLE as exc:
+            bad = ccxt_errors.BadResponse(f"unreadable answer ({type(exc).__name__}: {exc})")
+            raise translate(
+                bad, self.id, secrets=self._secrets, client_order_id=client_order_id
             ) from None
 
     async def _not_found_as_such(self, method: Callable[..., Awaitable[T]], *args: Any) -> T:
@@ -302,15 +322,16 @@ class Venue:
         self.market(symbol)
         raw = await self._read(self._exchange.fetch_order_book, symbol, depth)
         received_at = self._clock()
-        return OrderBook(
-            venue=self.id,
-            symbol=symbol,
-            bids=tuple((float(lvl[0]), float(lvl[1])) for lvl in raw["bids"][:depth]),
-            asks=tuple((float(lvl[0]), float(lvl[1])) for lvl in raw["asks"][:depth]),
-            timestamp=None if raw.get("timestamp") is None else int(raw["timestamp"]),
-            nonce=None if raw.get("nonce") is None else int(raw["nonce"]),
-            received_at=received_at,
-        )
+        with self._readable():
+            return OrderBook(
+                venue=self.id,
+                symbol=symbol,
+                bids=tuple((float(lvl[0]), float(lvl[1])) for lvl in raw["bids"][:depth]),
+                asks=tuple((float(lvl[0]), float(lvl[1])) for lvl in raw["asks"][:depth]),
+                timestamp=None if raw.get("timestamp") is None else int(raw["timestamp"]),
+                nonce=None if raw.get("nonce") is None else int(raw["nonce"]),
+                received_at=received_at,
+            )
 
     async def fetch_balance(self) -> Balance:
         """A fresh balance of the spot account: always a request, never a cache."""
@@ -322,7 +343,8 @@ class Venue:
                 {code: amount for code, v in values.items() if (amount := _dec(v)) is not None}
             )
 
-        return Balance(venue=self.id, free=part("free"), used=part("used"), total=part("total"))
+        with self._readable():
+            return Balance(venue=self.id, free=part("free"), used=part("used"), total=part("total"))
 
     async def fetch_trading_fee(self, symbol: str) -> Decimal:
         """The account's real taker fee for `symbol` (static, so fetched once and cached)."""
@@ -365,7 +387,8 @@ class Venue:
                 return None
 
         raw = await self._read(fetch)
-        return None if raw is None else self._order_result(raw, symbol, client_order_id)
+        with self._readable():
+            return None if raw is None else self._order_result(raw, symbol, client_order_id)
 
     # -- orders --------------------------------------------------------------------------
 
@@ -414,13 +437,15 @@ class Venue:
             params,
             client_order_id=client_order_id,
         )
-        return self._order_result(raw, symbol, client_order_id)
+        with self._readable(client_order_id):
+            return self._order_result(raw, symbol, client_order_id)
 
     async def cancel_order(self, symbol: str, order_id: str) -> OrderResult:
         """Cancel an open order; OrderRejected if it is gone or already final."""
         self.market(symbol)
         raw = await self._call(Lane.ORDER, self._exchange.cancel_order, order_id, symbol)
-        return self._order_result(raw, symbol, None)
+        with self._readable():
+            return self._order_result(raw, symbol, None)
 
     # -- streams -------------------------------------------------------------------------
 

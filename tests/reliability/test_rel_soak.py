@@ -1,4 +1,4 @@
-"""Promise 8 (short): scripts/soak.py for ~15 s of `arb scan` and `arb run` under faults."""
+"""Promise 8 (short): scripts/soak.py for ~10 s of `arb scan` and `arb run` under faults."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ SOAK = Path(__file__).resolve().parents[2] / "scripts" / "soak.py"
 
 
 async def test_short_soak_loses_no_order_and_keeps_memory_bounded(tmp_path: Path) -> None:
-    argv = ["--minutes", "0.2", "--fault-every", "0.7", "--warmup", "4", "--settle", "1"]
+    argv = ["--minutes", "0.15", "--fault-every", "0.5", "--warmup", "3", "--settle", "1"]
     argv += ["--sample-every", "0.5", "--seed", "11", "--json", "--workdir", str(tmp_path)]
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
