@@ -245,6 +245,11 @@ def memory_report(child: Child, warmup_s: float) -> dict[str, Any]:
         "rss_max_mb": round(max(kb for _, kb in samples) / 1024, 1),
         "growth_mb": round((last - first) / 1024, 1),
         "peak_second_half_minus_first_mb": round((late - early) / 1024, 1),
+        # the curve: RSS at each minute mark (a leak climbs steadily, a cache levels off)
+        "rss_mb_by_minute": [
+            round(next(kb for t, kb in child.rss_kb if t >= minute * 60) / 1024, 1)
+            for minute in range(int(child.rss_kb[-1][0] // 60) + 1)
+        ],
     }
 
 
