@@ -22,6 +22,7 @@ from loguru import logger
 
 from arb import errors
 from arb.domain.book import Level, OrderBook
+from arb.venues import fast_apply
 from arb.venues.errors import translate
 from arb.venues.integrity import (
     BookState,
@@ -120,6 +121,10 @@ async def watch_books(
     guard = guard_for(exchange)
     if symbol in guard.books:
         raise ValueError(f"{venue_id} {symbol}: a book stream is already running")
+    if exchange.id != "mexc":
+        # Gate deltas to ready books skip ccxt's generic handling (same book, fewer steps);
+        # MEXC's fast path comes with its decoder (mexc_decode.install, by the adapter).
+        fast_apply.install(exchange)
     state = BookState(venue=venue_id, symbol=symbol, clock=clock)
     guard.books[symbol] = state
     is_mexc = exchange.id == "mexc"

@@ -1,4 +1,4 @@
-"""A lean apply path for MEXC depth pushes to ready books; every other frame goes to ccxt."""
+"""Lean apply paths for MEXC and Gate depth deltas to ready books; other frames go to ccxt."""
 
 # Profiling the production ingest (decoder + integrity hooks) put most of a frame's cost in
 # ccxt's generic code around the apply, not in the apply: MessageToDict-shaped dicts built
@@ -10,7 +10,9 @@
 # storeArray, timestamp, datetime, resolving the watchers' future). Anything else - a book
 # not ready or caching deltas before its snapshot, a gap, a field ccxt would read
 # differently (empty or unparsable numbers), another channel, text frames - is handed to
-# ccxt's own path with the integrity hooks, unchanged. tests/venues/test_fast_apply.py
+# ccxt's own path with the integrity hooks, unchanged. Gate `spot.obu` deltas (JSON, parsed
+# by ccxt's client) get the same treatment after the parse: integrity's U/u check, then what
+# ccxt's handle_new_spot_order_book and handle_book_delta do. tests/venues/test_fast_apply.py
 # feeds the same frames through both paths and compares the books.
 
 from __future__ import annotations
@@ -22,14 +24,20 @@ from ccxt.base.exchange import Exchange
 from arb.venues.integrity import _GUARDS, BookState, Verdict, message_hash, next_verdict
 from arb.venues.mexc_decode import parse, render
 
+_APPLY = Verdict.APPLY
 _DEPTH_CHANNEL = "public.aggre.depth.v3.api.pb"  # ccxt dispatches on the channel's 2nd part
 _CACHE_LIMIT = 4096  # channel names and whole seconds remembered; cleared when exceeded
 
 
 def install(exchange: Any) -> None:
-    """Route a ccxt.pro mexc instance's binary frames through the fast apply path."""
+    """Route a ccxt.pro mexc or gate instance's depth deltas through the fast apply path."""
     if getattr(exchange, "_arb_fast_apply", False):
         return
+    if exchange.id in ("gate", "gateio"):
+        _install_gate(exchange)
+        return
+    if exchange.id != "mexc":
+        raise ValueError(f"no fast apply path for ccxt exchange {exchange.id!r}")
     stock = exchange.handle_message  # ccxt's bound method: text frames and the fallback
     depth_channels: dict[str, bool] = {}
 
@@ -64,14 +72,12 @@ def _applied(exchange: Any, client: Any, wrapper: Any, depth_channels: dict[str,
         nonce = int(float(depth.toVersion))
     except (ValueError, OverflowError):  # OverflowError: int(float()) of a huge id
         return False
-    verdict = next_verdict(state.seq, first, end, after_snapshot=state.after_snapshot)
-    if verdict is Verdict.GAP:
-        return False  # integrity's hook invalidates the book and wakes its stream
+    if next_verdict(state.seq, first, end, after_snapshot=state.after_snapshot) is not _APPLY:
+        return False  # a gap or an old frame: integrity's hook decides (resync, count)
     now = state.clock()
     state.last_frame_at = now
     state.connected = True
-    if verdict is Verdict.STALE:
-        return True
+    state.behind = 0
     state.client = client
     state.seq = end
     state.after_snapshot = False
@@ -147,3 +153,94 @@ def _iso8601(timestamp: int | None) -> str | None:
             _SECONDS.clear()
         prefix = _SECONDS[seconds] = full[:-5]  # drop ".mmmZ"
     return f"{prefix}.{milliseconds:03d}Z"
+
+
+def _install_gate(exchange: Any) -> None:
+    stock = exchange.handle_message
+
+    def handle_message(client: Any, message: Any) -> None:
+        if not _gate_applied(exchange, client, message):
+            stock(client, message)
+
+    exchange.handle_message = handle_message
+    exchange._arb_fast_apply = True
+
+
+def _gate_applied(exchange: Any, client: Any, message: Any) -> bool:
+    """Apply a spot.obu delta to its ready book as ccxt + integrity would; False: ccxt does it."""
+    target = _gate_ready_book(exchange, message)
+    if target is None:
+        return False
+    state, stored, result = target
+    try:
+        first, end = int(result["U"]), int(result["u"])  # integrity's reading of the ids
+        bids, asks = _gate_levels(result.get("b", [])), _gate_levels(result.get("a", []))
+    except (KeyError, TypeError, ValueError):
+        return False  # integrity or ccxt reads this frame differently: their path decides
+    if next_verdict(state.seq, first, end, after_snapshot=False) is not _APPLY:
+        return False  # a gap or an old frame: integrity's hook decides (resync, count)
+    now = state.clock()
+    state.last_frame_at = now
+    state.connected = True
+    state.behind = 0
+    state.seq = end
+    # ccxt's handle_new_spot_order_book reads the delta's end (u) as its start and skips
+    # a delta its book already has, without waking anyone; integrity counts it applied.
+    nonce = _safe_int(stored["nonce"])
+    update = _safe_int(result.get("u"))
+    if nonce is not None and (update is None or nonce < update):
+        timestamp = _safe_int(result.get("t"))
+        stored["timestamp"] = timestamp
+        stored["datetime"] = _iso8601(timestamp)
+        stored["nonce"] = update
+        store = stored["bids"].storeArray
+        for level in bids:
+            store(level)
+        store = stored["asks"].storeArray
+        for level in asks:
+            store(level)
+        client.resolve(stored, message_hash(state.symbol))
+    state.applied(now)
+    return True
+
+
+def _gate_ready_book(exchange: Any, message: Any) -> tuple[BookState, Any, Any] | None:
+    """arb's state, ccxt's book and the delta of a spot.obu update to a ready book."""
+    # Frames with an error or data member, or an event, go through ccxt's own dispatch.
+    if type(message) is not dict or message.get("channel") != "spot.obu":
+        return None
+    if "error" in message or "data" in message or message.get("event") is not None:
+        return None
+    result = message.get("result")
+    guard = _GUARDS.get(exchange)
+    if guard is None or type(result) is not dict or result.get("full") is True:
+        return None
+    channel = result.get("s")
+    symbol = guard.symbols.get(channel) if type(channel) is str else None
+    state = guard.books.get(symbol) if symbol is not None else None
+    stored = exchange.orderbooks.get(symbol) if state is not None else None
+    if state is None or stored is None or state.seq is None:
+        return None
+    return state, stored, result
+
+
+def _gate_levels(levels: Any) -> list[list[float]]:
+    """[[price, amount]] as ccxt's parse_order_book_bid_ask makes them; raises if it would not."""
+    if type(levels) is not list:
+        raise TypeError("levels")
+    out = []
+    for level in levels:
+        if type(level) is not list or len(level) != 2:
+            raise TypeError("level")  # ccxt reads dicts and counts differently
+        out.append([float(level[0]), float(level[1])])
+    return out
+
+
+def _safe_int(value: Any) -> int | None:
+    """ccxt's safe_integer of one value: int(float(value)), None if that fails."""
+    if value is None:
+        return None
+    try:
+        return int(float(value))
+    except (TypeError, ValueError, OverflowError):
+        return None

@@ -1,8 +1,9 @@
-"""The fast MEXC apply path builds exactly the book ccxt + arb's integrity hooks build."""
+"""The fast MEXC and Gate apply paths build exactly the book ccxt + arb's integrity hooks build."""
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from ccxt.protobuf.mexc import PushDataV3ApiWrapper_pb2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from arb.venues import fast_apply
 from arb.venues.books import _seed_mexc
 from arb.venues.fast_apply import _iso8601
 from arb.venues.integrity import BookState, guard_for, message_hash
@@ -40,7 +42,12 @@ TEMPLATES = [
     *(base64.b64decode(w) for w in _DERIVED["synced_sequence"]["wire_base64"]),
 ]
 SNAPSHOT = _json(DATA / "books" / "mexc_depth.json")["payload"]
-EXCHANGE_INFO = _json(DATA / "books" / "mexc_exchangeInfo.json")["payload"]
+REST = {
+    "/exchangeInfo": _json(DATA / "books" / "mexc_exchangeInfo.json")["payload"],
+    "/spot/currency_pairs": _json(DATA / "books" / "gate_spot_currency_pairs.json")["payload"],
+    "/margin/currency_pairs": _json(DATA / "books" / "gate_margin_currency_pairs.json")["payload"],
+}
+GATE = _json(DATA / "books" / "gate_ws_spot_obu.json")["frames"]
 
 
 class Clock:
@@ -61,39 +68,45 @@ class Path_:
     exchange: Any
     client: Any
     clock: Clock = field(default_factory=Clock)
-    fallbacks: int = 0  # frames the fast path handed to ccxt's generic protobuf dispatch
+    fallbacks: int = 0  # frames the fast path handed back to ccxt and integrity's hooks
 
 
-async def make_path(*, fast: bool) -> Path_:
-    """A mexc instance with the recorded markets; `fast` installs the decoder + fast apply."""
-    exchange = ccxt.pro.mexc({"enableRateLimit": False})
+async def make_path(*, fast: bool, venue: str = "mexc") -> Path_:
+    """An instance with the recorded markets and integrity's hooks; `fast`: arb's fast path.
+
+    MEXC's comes with the decoder (mexc_decode.install), Gate's with watch_books.
+    """
+    exchange = getattr(ccxt.pro, venue)({"enableRateLimit": False})
     exchange.timeout_on_exit = 0  # close() would sleep 250 ms; nothing was ever connected
     exchange.fetch_markets = exchange.fetch_spot_markets
     exchange.has["fetchCurrencies"] = False
 
     async def fetch(url: str, *args: Any, **kwargs: Any) -> Any:
-        assert "/exchangeInfo" in url
-        return EXCHANGE_INFO
+        return next(body for path, body in REST.items() if path in url.split("?", maxsplit=1)[0])
 
     exchange.fetch = fetch
     await exchange.load_markets()
-    if fast:
+    if fast and venue == "mexc":
         install(exchange)
     guard_for(exchange)
+    if fast and venue == "gate":
+        fast_apply.install(exchange)
     path = Path_(exchange, exchange.client(URL))
-    generic = exchange.handle_protobuf_message
+    # MEXC's generic protobuf dispatch, Gate's integrity-wrapped handler: the slow path
+    name = "handle_protobuf_message" if venue == "mexc" else "handle_order_book"
+    generic = getattr(exchange, name)
 
     def counted(client: Any, message: Any) -> Any:
         path.fallbacks += 1
         return generic(client, message)
 
-    exchange.handle_protobuf_message = counted
+    setattr(exchange, name, counted)
     return path
 
 
 def start(path: Path_, nonce: int | None) -> BookState:
     """Stream the book: ready at `nonce` from the REST sample, or not ready when None."""
-    state = BookState(venue="mexc", symbol=SYMBOL, clock=path.clock)
+    state = BookState(venue=path.exchange.id, symbol=SYMBOL, clock=path.clock)
     guard_for(path.exchange).books[SYMBOL] = state
     path.exchange.orderbooks.pop(SYMBOL, None)
     if nonce is not None:
@@ -134,7 +147,7 @@ def frame(
     return bytes(wrapper.SerializeToString())
 
 
-def feed(path: Path_, data: bytes) -> str:
+def feed(path: Path_, data: bytes | str) -> str:
     """Hand a frame to ccxt's client; what a watcher waiting on the book got from it."""
     waiter = path.client.future(KEY)
     path.client.handle_text_or_binary_message(data)
@@ -161,22 +174,14 @@ def view(path: Path_) -> dict[str, Any]:
             "datetime": stored["datetime"],
             "cache": json.dumps(stored.cache),
         }
-    return {
-        "book": book,
-        "seq": state.seq,
-        "after_snapshot": state.after_snapshot,
-        "valid": state.valid,
-        "connected": state.connected,
-        "last_frame_at": state.last_frame_at,
-        "applied_at": state.applied_at,
-        "updates": state.updates,
-        "resyncs": state.resyncs,
-        "pending": state.pending,
-        "own_client": state.client is path.client,
-    }
+    # Every field of arb's state, so a field integrity adds is compared too.
+    fields = {f.name: getattr(state, f.name) for f in dataclasses.fields(state)}
+    fields.pop("clock")
+    client = fields.pop("client")
+    return {"book": book, "own_client": client is path.client, **fields}
 
 
-def same_on_both(paths: tuple[Path_, Path_], frames: list[bytes]) -> None:
+def same_on_both(paths: tuple[Path_, Path_], frames: list[bytes] | list[str]) -> None:
     """Feed `frames` to the stock and the fast path, comparing after every frame."""
     stock, fast = paths
     for number, data in enumerate(frames):
@@ -212,13 +217,15 @@ async def test_real_frames_build_the_same_book_as_ccxt_with_integrity() -> None:
             assert _seed_mexc(path.exchange, state, snapshot(path.exchange, steps[0][1]), 0)
         assert view(paths[1]) == view(paths[0])
         fallbacks = paths[1].fallbacks
-        ready = []
+        ready, resent = [], 0
         for n, (first, end, template) in enumerate(steps[2:]):
             ready.append(frame(template, first, end))
             if n % 3 == 2:
                 ready.append(ready[-2])  # a resent frame: stale, dropped by both
+                resent += 1
         same_on_both(paths, ready)
-        assert paths[1].fallbacks == fallbacks  # every ready frame took the fast path
+        # Every in-order frame took the fast path; integrity's hook judged the stale ones.
+        assert paths[1].fallbacks == fallbacks + resent
         last = steps[-1][1]
         after_gap = [
             frame(TEMPLATES[0], last + 5, last + 9),
@@ -293,3 +300,103 @@ async def test_random_delta_sequences_build_the_same_book(
 def test_datetime_is_ccxts_iso8601(timestamp: int | None) -> None:
     assert _iso8601(timestamp) == Exchange.iso8601(timestamp)
     assert _iso8601(timestamp) == Exchange.iso8601(timestamp)  # and again, from the cache
+
+
+def gate_frame(
+    kind: str,
+    first: int,
+    end: int,
+    *,
+    levels: tuple[list[tuple[str, str]], list[tuple[str, str]]] | None = None,
+    stamp: int | None = -1,
+) -> str:
+    """The real full snapshot or delta with its ids set; optionally levels and `t` (None: gone)."""
+    message = json.loads(json.dumps(GATE[kind]))
+    result = message["result"]
+    result["u"] = end
+    if kind == "server_incremental":
+        result["U"] = first
+    if levels is not None:
+        result["b"], result["a"] = ([list(level) for level in side] for side in levels)
+    if stamp is None:
+        del result["t"]
+    elif stamp >= 0:
+        result["t"] = stamp
+    return json.dumps(message)
+
+
+async def test_gate_real_frames_build_the_same_book_as_ccxt_with_integrity() -> None:
+    paths = await make_path(fast=False, venue="gate"), await make_path(fast=True, venue="gate")
+    try:
+        for path in paths:
+            start(path, None)
+        full = GATE["server_full_snapshot"]["result"]["u"]
+        frames = [gate_frame("server_full_snapshot", 0, full)]
+        seq = full
+        for n in range(12):
+            frames.append(gate_frame("server_incremental", seq + 1, seq + 44))
+            seq += 44
+            if n % 4 == 3:
+                frames.append(frames[-1])  # resent: stale for both
+        same_on_both(paths, frames)
+        # Only the full snapshot and the 3 stale resends took ccxt's (integrity's) path.
+        assert paths[1].fallbacks == 4
+        # A gap resyncs on both; a new full snapshot restarts the sequence.
+        again = [
+            gate_frame("server_incremental", seq + 3, seq + 9),
+            gate_frame("server_full_snapshot", 0, seq + 100),
+            gate_frame("server_incremental", seq + 101, seq + 120),
+        ]
+        same_on_both(paths, again)
+    finally:
+        for path in paths:
+            await path.exchange.close()
+    assert guard_for(paths[1].exchange).books[SYMBOL].resyncs == 1
+    assert paths[1].exchange.orderbooks[SYMBOL]["nonce"] == seq + 120
+
+
+_GATE_PRICES = sorted(
+    {
+        level[0]
+        for kind in ("server_full_snapshot", "server_incremental")
+        for side in ("a", "b")
+        for level in GATE[kind]["result"][side]
+    }
+    | {"104027.15", "104000", "0.1"}
+)
+_gate_level = st.tuples(st.sampled_from(_GATE_PRICES), st.sampled_from(_QUANTITIES))
+_gate_sides = st.tuples(st.lists(_gate_level, max_size=6), st.lists(_gate_level, max_size=6))
+_gate_step = st.one_of(
+    st.tuples(st.just("next"), _gate_sides, st.integers(1, 60)),
+    st.tuples(st.just("resend"), _gate_sides, st.just(0)),
+    st.tuples(st.just("gap"), _gate_sides, st.integers(2, 5)),
+    st.tuples(st.just("full"), _gate_sides, st.integers(1, 9)),
+)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=st.lists(st.tuples(_gate_step, _send_times), min_size=1, max_size=25))
+async def test_gate_random_delta_sequences_build_the_same_book(
+    steps: list[tuple[tuple[str, Any, int], int | None]],
+) -> None:
+    paths = await make_path(fast=False, venue="gate"), await make_path(fast=True, venue="gate")
+    try:
+        for path in paths:
+            start(path, None)
+        seq = 9_000
+        frames = [gate_frame("server_full_snapshot", 0, seq)]
+        for (kind, sides, span), stamp in steps:
+            if kind == "resend":
+                frames.append(frames[-1])
+                continue
+            if kind == "full":
+                seq += span
+                frames.append(gate_frame("server_full_snapshot", 0, seq))
+                continue
+            first = seq + (span if kind == "gap" else 1)
+            seq = first + max(span, 1) - 1
+            frames.append(gate_frame("server_incremental", first, seq, levels=sides, stamp=stamp))
+        same_on_both(paths, frames)
+    finally:
+        for path in paths:
+            await path.exchange.close()
