@@ -6,7 +6,10 @@ old book (its ack handler reads the interval, not the market, from the channel n
 `guard_for` wraps the instance's own `handle_order_book` (and MEXC's ack handler) to see each
 raw frame first: a frame that breaks the sequence is dropped, ccxt's copy of the book is
 reset, and the book's stream is woken to resynchronise. Anything that decodes MEXC frames
-must dispatch them through `exchange.handle_order_book` for this to see them.
+must dispatch them through `exchange.handle_order_book` for this to see them; the one
+exception, `arb.venues.fast_apply`, repeats the in-order branch of these hooks for ready
+books (so a change to that branch belongs there too: its tests compare every BookState
+field) and hands every other frame back to them.
 """
 
 from __future__ import annotations
