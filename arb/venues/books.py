@@ -198,11 +198,19 @@ async def _update(stream: _Stream) -> BookEvent | None:
         # ccxt resolves one waiter per update; those applied while the consumer was busy
         # would otherwise stay unseen until the next one arrives.
         return _checked(stream.exchange, state, stored, stream.depth)
+    client = _live_client(stream.exchange, state) if state.valid else None
     try:
-        stored = await asyncio.wait_for(
-            stream.exchange.watch_order_book(state.symbol, stream.ws_limit),
-            None if state.valid else stream.ready_timeout,
-        )
+        if client is not None:
+            # ccxt's watch_order_book costs tens of microseconds a call (options, proxy
+            # settings, market lookups) and, for a book subscribed on a live connection,
+            # only hands out that connection's future for the book: take it directly, and
+            # trim the book as watch_order_book does before returning it.
+            stored = (await client.future(message_hash(state.symbol))).limit()
+        else:
+            stored = await asyncio.wait_for(
+                stream.exchange.watch_order_book(state.symbol, stream.ws_limit),
+                None if state.valid else stream.ready_timeout,
+            )
     except Wake:
         return None  # the loop acts on state.pending
     except TimeoutError:
@@ -216,6 +224,29 @@ async def _update(stream: _Stream) -> BookEvent | None:
         await asyncio.sleep(stream.backoff())
         return stream.status(BookStatusKind.DISCONNECTED, reason)
     return _checked(stream.exchange, state, stored, stream.depth)
+
+
+def _live_client(exchange: Any, state: BookState) -> Any:
+    """The open ccxt connection the book is subscribed on; None if unsure (ccxt decides)."""
+    clients: dict[str, Any] = exchange.clients or {}
+    # MEXC: the connection whose frames built the book; Gate: the one whose subscriptions
+    # hold the book's message hash.
+    client: Any = state.client or _subscribed(clients, message_hash(state.symbol))
+    if client is None or clients.get(client.url) is not client:
+        return None  # none, or closed and replaced: ccxt's watch reconnects and resubscribes
+    return client if _open(client) else None
+
+
+def _open(client: Any) -> bool:
+    """Connected (handshake done, no error) and not closed since."""
+    connected = client.connected
+    if not connected.done() or connected.cancelled() or connected.exception() is not None:
+        return False
+    return not client.error and not client.closed()
+
+
+def _subscribed(clients: dict[str, Any], key: str) -> Any:
+    return next((c for c in clients.values() if key in c.subscriptions), None)
 
 
 async def _resync(stream: _Stream) -> BookEvent | None:
