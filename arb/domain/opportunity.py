@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Context, Decimal, localcontext
+from functools import lru_cache
 
 from arb.domain.book import Level, OrderBook
 from arb.domain.rounding import EXACT, common_step
@@ -205,11 +206,17 @@ def _decide(
     )
 
 
+@lru_cache(maxsize=1 << 16)
+def _exact(x: float) -> Decimal:
+    """The venue's decimal text of a float level value (cached: book levels recur)."""
+    return Decimal(repr(x))
+
+
 def _read(raw: Sequence[Level], done: list[_ExactLevel]) -> Iterator[_ExactLevel]:
     """The levels of `raw` best first, each converted to Decimal once and kept in `done`."""
     yield from done
     for price, size in raw[len(done) :]:
-        level = (Decimal(repr(price)), Decimal(repr(size)))
+        level = (_exact(price), _exact(size))
         done.append(level)
         yield level
 
