@@ -62,6 +62,10 @@ class InsufficientFunds(OrderRejected):
     """The venue refused the order for lack of balance: refresh balances."""
 
 
+class OrderThrottled(OrderRejected):
+    """The venue answered the order call with a rate limit: refused, nothing placed."""
+
+
 class OrderUnknown(ArbError):
     """An order call ended without a known outcome: look it up, never resend."""
 

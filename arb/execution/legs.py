@@ -13,7 +13,7 @@ from typing import Protocol
 from loguru import logger
 
 from arb.domain.symbols import MarketInfo
-from arb.errors import ArbError, OrderRejected, OrderUnknown
+from arb.errors import ArbError, OrderRejected, OrderThrottled, OrderUnknown
 from arb.venues.adapter import Balance, OrderResult, OrderStatus
 
 ZERO = Decimal(0)
@@ -173,6 +173,8 @@ async def send(
         kind, error, healthy = AckKind.UNKNOWN, str(exc), False
     except TimeoutError:
         kind, error, healthy = AckKind.UNKNOWN, f"no answer within {timeout_s} s", False
+    except OrderThrottled as exc:
+        kind, error, healthy = AckKind.REJECTED, str(exc), False  # refused, and a strain sign
     except OrderRejected as exc:
         kind, error = AckKind.REJECTED, str(exc)  # the venue works; it said no
     except ArbError as exc:

@@ -94,14 +94,19 @@ def translate(
     """The arb error for `exc`; pass `client_order_id` when the call placed an order.
 
     An order placement that failed in transit (timeout, network, 5xx) is OrderUnknown:
-    the venue may have accepted it, so the caller looks it up instead of resending. Any
-    other refusal of an order placement is OrderRejected.
+    the venue may have accepted it, so the caller looks it up instead of resending. A rate
+    limit (429/418) is the venue's explicit refusal before it processes the request:
+    OrderThrottled, nothing placed. Any other refusal is OrderRejected.
     """
     if isinstance(exc, errors.ArbError):
         return exc
     target = arb_class(exc) or errors.ArbError
     message = scrub(f"{type(exc).__name__}: {exc}", secrets)
     if client_order_id is not None:
+        if issubclass(target, errors.RateLimited):
+            return errors.OrderThrottled(
+                f"order {client_order_id} refused by the rate limit ({message})", venue=venue
+            )
         if issubclass(target, _ORDER_OUTCOME_UNKNOWN):
             return errors.OrderUnknown(
                 f"order {client_order_id} outcome unknown ({message})",

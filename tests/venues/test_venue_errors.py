@@ -76,12 +76,22 @@ def test_each_ccxt_class_translates_to_its_arb_class(name: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "exc", [ccxt_errors.RateLimitExceeded("429"), ccxt_errors.DDoSProtection("418")]
+)
+def test_a_rate_limited_order_call_was_refused_not_lost(exc: BaseException) -> None:
+    # A 429/418 is the venue's answer before it processes the request: nothing was placed.
+    error = translate(exc, "mexc", client_order_id="arb0011")
+    assert isinstance(error, errors.OrderThrottled)
+    assert isinstance(error, errors.OrderRejected)
+    assert not isinstance(error, errors.OrderUnknown)
+
+
+@pytest.mark.parametrize(
     "exc",
     [
         ccxt_errors.RequestTimeout("gate POST https://api.gateio.ws/api/v4/spot/orders timed out"),
         ccxt_errors.NetworkError("connection reset"),
         ccxt_errors.ExchangeNotAvailable("502 Bad Gateway"),
-        ccxt_errors.RateLimitExceeded("429"),
         TimeoutError(),
     ],
 )
