@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install scan sandbox test lint check bench clean
+.PHONY: install scan sandbox test lint check bench soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py $(ARGS)
+
+soak: $(STAMP)
+	$(BIN)/python scripts/soak.py --minutes 10 $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
