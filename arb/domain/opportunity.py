@@ -206,7 +206,7 @@ def _decide(
     )
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 14)
 def _exact(x: float) -> Decimal:
     """The venue's decimal text of a float level value (cached: book levels recur)."""
     return Decimal(repr(x))

@@ -55,7 +55,7 @@ class Stats:
     opportunities: int = 0
     best: Opportunity | None = None
     # frame-arrival to decision, seconds, for every evaluated update (the most recent ones)
-    latencies: deque[float] = field(default_factory=lambda: deque(maxlen=200_000))
+    latencies: deque[float] = field(default_factory=lambda: deque(maxlen=20_000))
 
 
 class Detector:
