@@ -157,5 +157,8 @@ def summary_lines(stats: Stats, resyncs: Mapping[str, int], seconds: float) -> l
     latencies = list(stats.latencies)
     p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
     if p50 is not None and p99 is not None:
-        lines.append(f"frame-to-decision latency: p50 {p50 * 1e6:,.0f} us, p99 {p99 * 1e6:,.0f} us")
+        lines.append(
+            f"frame-to-decision latency (last {len(latencies):,} updates): "
+            f"p50 {p50 * 1e6:,.0f} us, p99 {p99 * 1e6:,.0f} us"
+        )
     return lines
