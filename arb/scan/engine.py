@@ -22,11 +22,6 @@ from arb.venues.books import BookStatus, BookStatusKind
 
 OnEvent = Callable[[OpportunityEvent], Awaitable[None] | None]
 
-# MEXC allows 30 subscriptions per WebSocket connection; one ccxt.pro instance keeps one
-# connection per URL, so more symbols than this need more instances (not built yet).
-MAX_SUBSCRIPTIONS = {"mexc": 30, "gateio": 100}
-
-
 @dataclass(frozen=True, slots=True)
 class Selection:
     """The symbols to watch and what the user should know about the ones left out."""
