@@ -22,6 +22,7 @@ from arb.venues.books import BookStatus, BookStatusKind
 
 OnEvent = Callable[[OpportunityEvent], Awaitable[None] | None]
 
+
 @dataclass(frozen=True, slots=True)
 class Selection:
     """The symbols to watch and what the user should know about the ones left out."""
