@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
+
+from arb.domain.rounding import EXACT
+
+_ONE = Decimal(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,16 @@ class MarketInfo:
     min_notional: Decimal  # quote currency; 0 when the venue sets none
     taker_fee: Decimal  # fraction, 0.001 = 0.1 %
     active: bool
+    # Derived from taker_fee once, for the per-update evaluation (not compared, not shown):
+    fee_float: float = field(init=False, repr=False, compare=False)  # screens only
+    pay_rate: Decimal = field(init=False, repr=False, compare=False)  # 1 + taker_fee
+    keep_rate: Decimal = field(init=False, repr=False, compare=False)  # 1 - taker_fee
+
+    def __post_init__(self) -> None:
+        fee = self.taker_fee
+        object.__setattr__(self, "fee_float", float(fee))
+        object.__setattr__(self, "pay_rate", EXACT.add(_ONE, fee))
+        object.__setattr__(self, "keep_rate", EXACT.subtract(_ONE, fee))
 
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})

@@ -43,13 +43,14 @@ def test_simple_cross_buys_the_recorded_mexc_ask_and_sells_one_gate_bid() -> Non
 
     found = find_opportunity(buy, sell, MEXC_BTC, GATE_BTC, **NO_LIMITS)
 
+    assert found is not None
+    assert (found.buy_vwap, found.sell_vwap) == (D("45995.48"), D("46100"))
+    assert found.net_profit_pct == SHOWN.divide(D("15.60452"), D("2299.774"))  # 100 * net / cost
     assert found == Opportunity(
         symbol="BTC/USDT",
         buy_venue="mexc",
         sell_venue="gateio",
         amount=D("0.05"),
-        buy_vwap=D("45995.48"),
-        sell_vwap=D("46100"),
         buy_limit_price=D("45995.48"),
         sell_limit_price=D("46100"),
         buy_cost=D("2299.774"),  # 0.05 * 45995.48
@@ -57,7 +58,6 @@ def test_simple_cross_buys_the_recorded_mexc_ask_and_sells_one_gate_bid() -> Non
         buy_fee=D("0.4599548"),  # 2299.774 * 0.0002
         sell_fee=D("4.61"),  # 2305 * 0.002
         net_profit=D("0.1560452"),  # 2305 - 4.61 - 2299.774 - 0.4599548
-        net_profit_pct=SHOWN.divide(D("15.60452"), D("2299.774")),  # 100 * net / cost
     )
 
 

@@ -12,12 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Context, Decimal, Inexact, localcontext
 
+import pytest
 from domain_markets import GATE_XRP, MEXC_XRP, book
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from arb.domain import opportunity
 from arb.domain.book import Level, OrderBook
 from arb.domain.opportunity import Opportunity, best_opportunity, find_opportunity
+from arb.domain.rounding import EXACT as EXACT_CONTEXT
+from arb.domain.rounding import common_step
 from arb.domain.symbols import MarketInfo
 
 D = Decimal
@@ -195,6 +199,70 @@ def test_finder_is_the_brute_force_optimum_to_the_last_digit(case: Case) -> None
     assert found.net_profit == best.profit
     assert (found.buy_cost, found.sell_proceeds) == (best.cost, best.proceeds)
     assert (found.buy_limit_price, found.sell_limit_price) == (best.buy_limit, best.sell_limit)
+
+
+@FAST
+@given(cases())
+def test_the_exact_window_alone_is_the_brute_force_optimum_too(
+    monkeypatch: pytest.MonkeyPatch, case: Case
+) -> None:
+    # The float window gives up near ties and near whole step counts; what it hands over
+    # to must be right on its own, so price every case the exact way here.
+    with monkeypatch.context() as patch:
+        patch.setattr(opportunity, "_float_window", lambda *args: None)
+        found, best = find(case), reference(case)
+
+    got = (found.amount, found.net_profit) if found else None
+    assert got == ((best.amount, best.profit) if best else None)
+
+
+DIGITS = st.integers(0, 8)
+
+
+@st.composite
+def deep_books(draw: st.DrawFn) -> tuple[tuple[Level, ...], tuple[Level, ...], Decimal, Decimal]:
+    """Asks and bids at real scales: prices 1e-6 to 1e5, sizes and steps 1e-8 to 1e3."""
+    price_places, size_places = draw(st.integers(0, 6)), draw(DIGITS)
+    tick, lot = D(1).scaleb(-price_places), D(1).scaleb(-size_places)
+    touch = draw(st.integers(1, 10**6)) * tick * draw(st.sampled_from([1, 10, 100, 1000]))
+
+    def side(sign: int) -> tuple[Level, ...]:
+        levels, price = [], touch + sign * draw(st.integers(-20, 5)) * tick
+        for _ in range(draw(st.integers(1, 20))):
+            size = draw(st.integers(1, 10**5)) * lot * draw(st.sampled_from([1, 10, 1000]))
+            if price > 0:
+                levels.append((float(price), float(size)))
+            price += sign * draw(st.integers(1, 40)) * tick
+        return tuple(levels) or ((float(touch), float(lot)),)
+
+    step = lot * draw(st.sampled_from([1, 2, 5, 10, 100]))
+    max_notional = D(draw(st.integers(1, 10**6))).scaleb(-draw(st.integers(0, 2)))
+    return side(+1), side(-1), step, max_notional
+
+
+@settings(max_examples=600, deadline=None)
+@given(deep_books(), FEES, FEES)
+def test_the_float_window_holds_every_step_count_the_exact_window_prices(
+    books: tuple[tuple[Level, ...], tuple[Level, ...], Decimal, Decimal],
+    fee_buy: Decimal,
+    fee_sell: Decimal,
+) -> None:
+    asks, bids, step, max_notional = books
+    pay, keep = 1 + fee_buy, 1 - fee_sell
+    with localcontext(EXACT_CONTEXT):
+        first, last, cap = opportunity._exact_window(asks, bids, pay, keep, max_notional, step)
+    window = opportunity._float_window(
+        asks, bids, float(pay), float(keep), float(max_notional), float(common_step(step, step))
+    )
+    event("float window" if window is not None else "exact fallback")
+
+    if window is None:
+        return
+    float_first, float_last, sure_cap = window
+    assert sure_cap <= cap  # every count up to sure_cap is trusted to fit max_notional
+    if first <= last:  # the exact candidates, all inside the float window
+        assert float_first <= first
+        assert last <= float_last
 
 
 @FAST
