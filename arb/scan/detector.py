@@ -44,6 +44,19 @@ class _Slot:
 
     book: OrderBook | None = None
     last_alive: float = float("-inf")  # monotonic time of the last frame or heartbeat
+    # What an update here is evaluated against, built once: one _Pair per other venue.
+    pairs: list[_Pair] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Pair:
+    """One other venue listing the symbol: its slot, both markets and both result keys."""
+
+    other: _Slot
+    market: MarketInfo  # this venue's market
+    other_market: MarketInfo
+    buy_here: tuple[str, str, str]  # (symbol, this venue, other venue)
+    sell_here: tuple[str, str, str]  # (symbol, other venue, this venue)
 
 
 @dataclass(slots=True)
@@ -83,10 +96,21 @@ class Detector:
         self.stats = Stats()
 
     def _slot(self, venue: str, symbol: str) -> _Slot:
-        key = (venue, symbol)
-        slot = self._slots.get(key)
+        slot = self._slots.get((venue, symbol))
         if slot is None:
-            slot = self._slots[key] = _Slot()
+            slot = self._slots[(venue, symbol)] = _Slot()
+            markets = self._markets.get(symbol, {})
+            if venue in markets:
+                for other, other_market in markets.items():
+                    if other != venue:
+                        pair = _Pair(
+                            self._slot(other, symbol),
+                            markets[venue],
+                            other_market,
+                            (symbol, venue, other),
+                            (symbol, other, venue),
+                        )
+                        slot.pairs.append(pair)
         return slot
 
     def alive(self, venue: str, symbol: str, at: float) -> None:
@@ -112,42 +136,41 @@ class Detector:
 
     def on_book(self, book: OrderBook, arrived_wall_ms: int) -> list[OpportunityEvent]:
         """Take one valid book update and return the opportunity events it causes."""
-        venue, symbol = book.venue, book.symbol
+        venue, symbol, received = book.venue, book.symbol, book.received_at
         stats = self.stats
-        stats.updates[venue] = stats.updates.get(venue, 0) + 1
-        slot = self._slot(venue, symbol)
-        slot.last_alive = max(slot.last_alive, book.received_at)
+        updates = stats.updates
+        updates[venue] = updates.get(venue, 0) + 1
+        slot = self._slots.get((venue, symbol)) or self._slot(venue, symbol)
+        slot.last_alive = max(slot.last_alive, received)
         if book.timestamp is not None and arrived_wall_ms - book.timestamp > self._max_age_ms:
             # A venue replaying old data: refuse it until a fresh update comes.
             stats.stale_refused[venue] = stats.stale_refused.get(venue, 0) + 1
             self.unusable(venue, symbol)
             return []
-        if book.empty or book.crossed:
+        bids, asks = book.bids, book.asks
+        if not bids or not asks or bids[0][0] >= asks[0][0]:  # empty or crossed
             self.unusable(venue, symbol)
             return []
         slot.book = book
-        events = self._evaluate(book)
-        stats.latencies.append(self._mono() - book.received_at)
+        events = self._evaluate(book, slot.pairs) if slot.pairs else []
+        stats.latencies.append(self._mono() - received)
         return events
 
-    def _evaluate(self, book: OrderBook) -> list[OpportunityEvent]:
-        symbol, venue = book.symbol, book.venue
-        markets = self._markets.get(symbol)
-        if markets is None or venue not in markets:
-            return []
+    def _evaluate(self, book: OrderBook, pairs: list[_Pair]) -> list[OpportunityEvent]:
         now = self._mono()
         events: list[OpportunityEvent] = []
         limits = self._limits
-        for other, other_market in markets.items():
-            if other == venue:
+        for pair in pairs:
+            other = pair.other
+            other_book = other.book
+            if other_book is None or now - other.last_alive > self._max_age_s:
+                other.book = None  # a silent connection: usable again only after an update
+                self._forget(book.symbol, book.venue)
                 continue
-            other_book = self.usable_book(other, symbol, now)
-            if other_book is None:
-                self._forget(symbol, venue)
-                continue
-            for buy, sell, buy_m, sell_m in (
-                (book, other_book, markets[venue], other_market),
-                (other_book, book, other_market, markets[venue]),
+            since = min(book.received_at, other_book.received_at)
+            for key, buy, sell, buy_m, sell_m in (
+                (pair.buy_here, book, other_book, pair.market, pair.other_market),
+                (pair.sell_here, other_book, book, pair.other_market, pair.market),
             ):
                 found = find_opportunity(
                     buy,
@@ -158,30 +181,23 @@ class Detector:
                     min_profit=limits.min_profit,
                     min_profit_pct=limits.min_profit_pct,
                 )
-                event = self._changed(
-                    symbol,
-                    (buy.venue, sell.venue),
-                    found,
-                    book.received_at,
-                    min(book.received_at, other_book.received_at),
-                )
+                if found is None:
+                    if key in self._last:
+                        del self._last[key]
+                        self.current.pop(key, None)
+                    continue
+                event = self._changed(key, found, book.received_at, since)
                 if event is not None:
                     events.append(event)
         return events
 
     def _changed(
         self,
-        symbol: str,
-        venues: tuple[str, str],
-        found: Opportunity | None,
+        key: tuple[str, str, str],
+        found: Opportunity,
         arrived: float,
         books_since: float,
     ) -> OpportunityEvent | None:
-        key = (symbol, *venues)
-        if found is None:
-            self._last.pop(key, None)
-            self.current.pop(key, None)
-            return None
         signature = (found.amount, found.net_profit)
         if self._last.get(key) == signature:
             return None
