@@ -171,6 +171,16 @@ async def mexc_rows(quick: bool) -> list[Row]:
     return rows
 
 
+async def mexc_path(*, count: int) -> tuple[Callable[[], None], Any]:
+    """A mexc instance on the production path with a seeded book, and a feeder of `count`
+    real pushes after it."""
+    nonce, frames = mexc_sequence(mexc_frames()["real_push"], count)
+    exchange = await offline_exchange("mexc")
+    install(exchange)
+    seed_mexc(exchange, nonce, guarded=True)
+    return feeder(client_of(exchange), frames), exchange
+
+
 def _mexc_row(operation: str, ours: Stat, stock: Stat, judged: bool) -> Row:
     speedup = stock.median / ours.median
     return Row(

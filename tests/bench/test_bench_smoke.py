@@ -74,7 +74,9 @@ def test_detector_found_the_cross_and_only_the_cross(
 ) -> None:
     _, report, _ = quick_report
     rows = {r["operation"]: r for r in report["rows"]}
-    cross = rows["evaluation, profitable cross: Detector.on_book"]["details"]
-    calm = rows["evaluation, no opportunity: Detector.on_book"]["details"]
-    assert float(cross["net_profit_usdt"]) >= 0.5  # the bench's min_profit
-    assert calm["events_on_first_update"] == 0
+    for frame in ("Gate spot.obu delta", "MEXC push"):
+        cross = rows[f"evaluation, profitable cross: Detector.on_book after a {frame}"]
+        calm = rows[f"evaluation, no opportunity: Detector.on_book after a {frame}"]
+        assert float(cross["details"]["net_profit_usdt"]) >= 0.5  # the bench's min_profit
+        assert cross["details"]["events_on_first_update"] == 1  # the one direction that pays
+        assert calm["details"]["events_on_first_update"] == 0
