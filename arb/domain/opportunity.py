@@ -174,9 +174,7 @@ def _decide(
         1.0 - sell_market.fee_float,
         _as_float(max_notional),
         _as_float(step),
-    ) or _exact_window(
-        asks, bids, buy_market.pay_rate, sell_market.keep_rate, max_notional, step
-    )
+    ) or _exact_window(asks, bids, buy_market.pay_rate, sell_market.keep_rate, max_notional, step)
     first, last, sure_cap = window
     # Profit is concave in the amount and rises strictly up to the gainful amount, so the
     # best whole number of steps is the last one inside it or, when its next step is still
