@@ -21,7 +21,7 @@ from typing import Any
 
 from ccxt.base.exchange import Exchange
 
-from arb.venues.integrity import _GUARDS, BookState, Verdict, message_hash, next_verdict
+from arb.venues.integrity import BookState, Verdict, guard_of, message_hash, next_verdict
 from arb.venues.mexc_decode import parse, render
 
 _APPLY = Verdict.APPLY
@@ -97,7 +97,7 @@ def _ready_book(
     """arb's state and ccxt's book for a depth push if arb streams it and it is ready."""
     if wrapper.WhichOneof("body") != "publicAggreDepths":
         return None
-    guard = _GUARDS.get(exchange)
+    guard = guard_of(exchange)
     if guard is None or not _is_depth(wrapper.channel, depth_channels):
         return None  # no book stream ever started, or another channel: ccxt's own path
     market_id = wrapper.symbol
@@ -212,7 +212,7 @@ def _gate_ready_book(exchange: Any, message: Any) -> tuple[BookState, Any, Any] 
     if "error" in message or "data" in message or message.get("event") is not None:
         return None
     result = message.get("result")
-    guard = _GUARDS.get(exchange)
+    guard = guard_of(exchange)
     if guard is None or type(result) is not dict or result.get("full") is True:
         return None
     channel = result.get("s")

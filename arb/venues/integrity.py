@@ -118,6 +118,10 @@ def _int(value: Any) -> int | None:
 _GUARDS: weakref.WeakKeyDictionary[Any, Guard] = weakref.WeakKeyDictionary()
 
 
+# The guard of an instance without installing one: the fast apply paths' per-frame lookup.
+guard_of = _GUARDS.get
+
+
 def guard_for(exchange: Any) -> Guard:
     """The guard of a ccxt.pro mexc or gate instance, installing its hooks on first use."""
     guard = _GUARDS.get(exchange)
