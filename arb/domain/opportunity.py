@@ -246,20 +246,20 @@ def _float_window(
     cap /= step
     if not (0.0 <= gainful < _MAX_STEPS and 0.0 <= cap < _MAX_STEPS):
         return None
-    # Whole parts, each as a range sure to hold the exact one.
-    g_low = g_high = int(gainful)
-    part = gainful - g_low
-    if part < _NEAR:
-        g_low -= g_low > 0
-    elif part > 1.0 - _NEAR:
-        g_high += 1
-    c_low = c_high = int(cap)
-    part = cap - c_low
-    if part < _NEAR:
-        c_low -= c_low > 0
-    elif part > 1.0 - _NEAR:
-        c_high += 1
+    g_low, g_high = _whole(gainful)
+    c_low, c_high = _whole(cap)
     return (min(g_low, c_low) or 1), min(g_high + 1, c_high), c_low
+
+
+def _whole(steps: float) -> tuple[int, int]:
+    """The whole part of a float step count (>= 0) as a range sure to hold the exact one."""
+    whole = int(steps)
+    part = steps - whole
+    if part < _NEAR:
+        return whole - (whole > 0), whole
+    if part > 1.0 - _NEAR:
+        return whole, whole + 1
+    return whole, whole
 
 
 def _float_gainful(
