@@ -127,11 +127,11 @@ class Detector:
     def usable_book(self, venue: str, symbol: str, now: float) -> OrderBook | None:
         """The book if it may be used at monotonic time `now`, else None (and drop it)."""
         slot = self._slots.get((venue, symbol))
-        if slot is None or slot.book is None:
-            return None
-        if now - slot.last_alive > self._max_age_s:
+        return None if slot is None else self._usable(slot, now)
+
+    def _usable(self, slot: _Slot, now: float) -> OrderBook | None:
+        if slot.book is not None and now - slot.last_alive > self._max_age_s:
             slot.book = None  # a silent connection: usable again only after a fresh update
-            return None
         return slot.book
 
     def on_book(self, book: OrderBook, arrived_wall_ms: int) -> list[OpportunityEvent]:
@@ -140,7 +140,7 @@ class Detector:
         stats = self.stats
         updates = stats.updates
         updates[venue] = updates.get(venue, 0) + 1
-        slot = self._slots.get((venue, symbol)) or self._slot(venue, symbol)
+        slot = self._slot(venue, symbol)
         slot.last_alive = max(slot.last_alive, received)
         if book.timestamp is not None and arrived_wall_ms - book.timestamp > self._max_age_ms:
             # A venue replaying old data: refuse it until a fresh update comes.
@@ -161,10 +161,8 @@ class Detector:
         events: list[OpportunityEvent] = []
         limits = self._limits
         for pair in pairs:
-            other = pair.other
-            other_book = other.book
-            if other_book is None or now - other.last_alive > self._max_age_s:
-                other.book = None  # a silent connection: usable again only after an update
+            other_book = self._usable(pair.other, now)
+            if other_book is None:
                 self._forget(book.symbol, book.venue)
                 continue
             since = min(book.received_at, other_book.received_at)
