@@ -181,6 +181,7 @@ def _decide(
     # allowed, that next one (the extra partial level can net more than it costs). The
     # window holds both; steps above `sure_cap` are checked against the cap exactly.
     best = None
+    best_net = _ZERO  # only an amount that earns is kept
     buy_rate, sell_rate = buy_market.taker_fee, sell_market.taker_fee
     for n in range(first, last + 1):
         amount = step * n
@@ -193,11 +194,12 @@ def _decide(
         cost, proceeds = bought[0], sold[0]
         buy_fee, sell_fee = cost * buy_rate, proceeds * sell_rate
         net = proceeds - sell_fee - cost - buy_fee
-        if net > 0 and (best is None or net > best[6]):
-            best = (amount, cost, bought[1], proceeds, sold[1], buy_fee, net, sell_fee)
+        if net > best_net:  # strictly: the smaller amount wins a tie
+            best, best_net = (amount, cost, bought[1], proceeds, sold[1], buy_fee, sell_fee), net
     if best is None:
         return None
-    amount, cost, buy_limit, proceeds, sell_limit, buy_fee, net, sell_fee = best
+    amount, cost, buy_limit, proceeds, sell_limit, buy_fee, sell_fee = best
+    net = best_net
     if amount < buy_market.min_amount or amount < sell_market.min_amount:
         return None
     if cost < buy_market.min_notional or amount * sell_limit < sell_market.min_notional:
