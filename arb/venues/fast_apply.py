@@ -128,12 +128,15 @@ def _apply(stored: Any, nonce: int, asks: list[list[float]], bids: list[list[flo
     if nonce <= stored["nonce"]:
         return  # the hook skips levels a book already has (timestamp and wake still follow)
     stored["nonce"] = nonce
-    store = stored["asks"].storeArray
-    for level in asks:
-        store(level)
-    store = stored["bids"].storeArray
-    for level in bids:
-        store(level)
+    _store(stored, asks, bids)
+
+
+def _store(stored: Any, asks: list[list[float]], bids: list[list[float]]) -> None:
+    """Set (or, at amount 0, remove) each level in ccxt's book, as ccxt's own apply does."""
+    for side, levels in (("asks", asks), ("bids", bids)):
+        store = stored[side].storeArray
+        for level in levels:
+            store(level)
 
 
 _SECONDS: dict[int, str] = {}  # whole second -> "YYYY-MM-DDTHH:MM:SS", as ccxt formats it
@@ -193,12 +196,7 @@ def _gate_applied(exchange: Any, client: Any, message: Any) -> bool:
         stored["timestamp"] = timestamp
         stored["datetime"] = _iso8601(timestamp)
         stored["nonce"] = update
-        store = stored["bids"].storeArray
-        for level in bids:
-            store(level)
-        store = stored["asks"].storeArray
-        for level in asks:
-            store(level)
+        _store(stored, asks, bids)
         client.resolve(stored, message_hash(state.symbol))
     state.applied(now)
     return True
