@@ -356,3 +356,18 @@ def test_best_opportunity_is_the_better_of_both_directions(case: Case, data: st.
     # Uncrossed books cannot earn both ways (bid_a > ask_b >= bid_b > ask_a >= bid_a).
     assert a_to_b is None or b_to_a is None
     assert best == (a_to_b or b_to_a)
+
+
+def test_the_float_window_answers_a_plain_cross_with_the_exact_windows_counts() -> None:
+    # The recorded MEXC BTC ask against one Gate bid 0.2 % up (the simple-cross table test):
+    # nothing near a tie or a whole step count, so floats must decide it, not fall back.
+    asks, bids = ((45995.48, 13.457322),), ((46100.0, 0.05),)
+    step, pay, keep, cap = D("0.000001"), D("1.0002"), D("0.998"), D(1000)
+    with localcontext(EXACT_CONTEXT):
+        exact = opportunity._exact_window(asks, bids, pay, keep, cap, step)
+
+    window = opportunity._float_window(asks, bids, 1.0002, 0.998, 1000.0, 1e-6)
+
+    assert window is not None
+    assert window == exact  # 21741 steps: 1000 / 45995.48 USDT = 0.021741... BTC
+    assert exact == (21741, 21741, 21741)
