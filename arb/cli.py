@@ -111,9 +111,9 @@ def run_long(coro: Coroutine[Any, Any, T]) -> T:
     """run_async for the long-running commands, with the start-up heap out of the collector.
 
     Everything imported by now (ccxt's modules are most of the ~215k objects) lives as long
-    as the process. Frozen, the collector stops walking it: full collections come sooner
-    and cost less, so the cyclic garbage every reconnect leaves (clients, connections,
-    tracebacks) is freed within minutes instead of piling up for ten (`make soak`).
+    as the process. Frozen, the collector stops walking it, so a full collection costs a few
+    milliseconds instead of tens: cheap enough for the pipeline's sweep that frees what each
+    reconnect leaves in reference cycles (`arb.scan.engine.SWEEP_S`).
     """
     gc.freeze()
     try:

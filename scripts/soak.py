@@ -237,6 +237,18 @@ def log_counts(path: Path) -> dict[str, int]:
     return counts
 
 
+def slope(samples: list[tuple[float, int]]) -> float:
+    """Least-squares kB per second through (seconds, kB) samples; 0 for fewer than two."""
+    if len(samples) < 2:
+        return 0.0
+    mean_t = sum(t for t, _ in samples) / len(samples)
+    mean_kb = sum(kb for _, kb in samples) / len(samples)
+    spread = sum((t - mean_t) ** 2 for t, _ in samples)
+    if spread == 0:
+        return 0.0
+    return sum((t - mean_t) * (kb - mean_kb) for t, kb in samples) / spread
+
+
 def memory_report(child: Child, warmup_s: float) -> dict[str, Any]:
     """RSS after warm-up, at the end and the largest, in MB; growth after warm-up."""
     samples = [(t, kb) for t, kb in child.rss_kb if t >= warmup_s] or child.rss_kb
@@ -254,6 +266,8 @@ def memory_report(child: Child, warmup_s: float) -> dict[str, Any]:
         "rss_max_mb": round(max(kb for _, kb in samples) / 1024, 1),
         "growth_mb": round((last - first) / 1024, 1),
         "peak_second_half_minus_first_mb": round((late - early) / 1024, 1),
+        # least-squares trend of the second half, after caches have filled: ~0 when flat
+        "second_half_slope_mb_per_min": round(slope(samples[half:]) * 60 / 1024, 2),
         # the curve: RSS at each minute mark (a leak climbs steadily, a cache levels off)
         "rss_mb_by_minute": [
             round(next(kb for t, kb in child.rss_kb if t >= minute * 60) / 1024, 1)

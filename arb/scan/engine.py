@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,13 @@ from arb.venues.adapter import Venue
 from arb.venues.books import BookStatus, BookStatusKind
 
 OnEvent = Callable[[OpportunityEvent], Awaitable[None] | None]
+
+# A dropped connection leaves its ccxt client and aiohttp WebSocket in reference cycles, and
+# each holds the writer's zlib compressor: about 340 KB of C memory the collector does not
+# count, so its own schedule (by object counts) let them pile up for many minutes, `arb
+# scan` growing 0.4 MB/min in `make soak`. A full collection every this many seconds frees
+# them; with the start-up heap frozen (`cli.run_long`) it takes about 3 ms.
+SWEEP_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +91,7 @@ class Pipeline:
         *,
         hot: HotLog,
         stream_options: Mapping[str, float] | None = None,
+        sweep_s: float = SWEEP_S,
         mono: Callable[[], float] = time.monotonic,
         wall_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
@@ -112,6 +121,7 @@ class Pipeline:
         # A quiet MEXC book sends no delta to start from; after this long it is built from
         # a REST snapshot instead (the stream module's default waits 5 s).
         self._stream_options = {"ready_timeout": 1.5, **(stream_options or {})}
+        self._sweep_s = sweep_s
         self._mono = mono
         self._wall_ms = wall_ms
 
@@ -126,6 +136,7 @@ class Pipeline:
                 for symbol in self.symbols:
                     group.create_task(self._supervise(venue_id, venue, symbol))
             group.create_task(self._watchdog())
+            group.create_task(self._sweep())
 
     async def _supervise(self, venue_id: str, venue: Venue, symbol: str) -> None:
         delay = 1.0
@@ -181,6 +192,12 @@ class Pipeline:
                     if alive is not None:
                         self.detector.alive(venue_id, symbol, alive)
             await asyncio.sleep(0.1)
+
+    async def _sweep(self) -> None:
+        # Frees what dropped connections leave behind (see SWEEP_S).
+        while True:
+            await asyncio.sleep(self._sweep_s)
+            gc.collect()
 
     def book_age_ms(self, venue: str) -> float | None:
         """Age of the oldest current book of `venue`, ms."""

@@ -3,11 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import sys
 from pathlib import Path
 
 SOAK = Path(__file__).resolve().parents[2] / "scripts" / "soak.py"
+
+
+def _soak_module() -> object:
+    spec = importlib.util.spec_from_file_location("soak", SOAK)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("soak", module)  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_memory_trend_is_the_least_squares_slope() -> None:
+    slope = _soak_module().slope  # type: ignore[attr-defined]
+    climbing = [(t, 100_000 + 2 * t) for t in range(0, 600, 2)]  # 2 kB/s
+    sawtooth = [(t, 100_000 + (t % 60)) for t in range(0, 600, 2)]  # bounded, no trend
+    assert slope(climbing) == 2.0
+    assert abs(slope(sawtooth)) < 0.01
+    assert slope(climbing[:1]) == 0.0
 
 
 async def test_short_soak_loses_no_order_and_keeps_memory_bounded(tmp_path: Path) -> None:
@@ -39,3 +59,4 @@ async def test_short_soak_loses_no_order_and_keeps_memory_bounded(tmp_path: Path
         assert memory["samples"] >= 10
         # Not a benchmark: a gross leak (tens of MB in seconds) is what this would catch.
         assert memory["growth_mb"] < 50
+        assert "second_half_slope_mb_per_min" in memory
