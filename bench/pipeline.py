@@ -11,6 +11,7 @@ is how the stream hands a busy consumer the latest book.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import sys
@@ -84,9 +85,13 @@ async def run(quick: bool = False) -> list[Row]:
 async def measure(symbols: int, phases: list[tuple[int, float]]) -> list[dict[str, Any]]:
     """Run the driver and the pipeline; per phase, the latency of every decided push."""
     cores = _pin_to_one_core()
+    # As `arb scan` runs (cli.run_long): the start-up heap frozen, so the pipeline's
+    # collection sweep costs what it costs there, not a walk over the whole bench process.
+    gc.freeze()
     try:
         return await _measure(symbols, phases)
     finally:
+        gc.unfreeze()
         if cores:
             os.sched_setaffinity(0, cores)
 
