@@ -12,8 +12,9 @@ SIGTERM, `arb run` is started once more on the same ledger (start-up reconciles 
 stopped run left unsettled, as after any stop), and it reports memory growth, reconnects,
 resyncs, trades and every order the ledger and the simulator disagree about (lost: at the
 venue but not in the ledger; unknown: not final in the ledger), before and after that
-restart. Exit status 0 only when no order was ever lost, none is unknown after the restart
-and every child exited cleanly.
+restart. Exit status 0 only when no order was ever lost, none is unknown after the restart,
+every child exited cleanly and, on soaks of five minutes or more, neither child's memory still
+climbs faster than `--max-trend` MB/min (least squares over the second half).
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ from arb.sim.faults import COUNTED
 
 VENUES = ("mexc", "gateio")
 GATE_PREFIX = "t-"  # Gate keeps our client order id behind its mandatory "t-"
+# Memory is judged flat only on soaks this long: for the first minutes RSS rises while
+# bounded caches fill (exact prices, the latency ring, SQLite's page cache).
+TREND_AFTER_S = 300
 
 
 @dataclass
@@ -355,14 +359,19 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def failures(report: dict[str, Any]) -> list[str]:
-    """What makes the soak fail."""
+def failures(report: dict[str, Any], max_trend: float = 0.2) -> list[str]:
+    """What makes the soak fail; `max_trend` is the most memory may climb, MB/min."""
     audit = report["orders"]
     if report["orders_before_restart"]["lost"]:
         return [f"lost: {report['orders_before_restart']['lost']}"]
     kinds = ("lost", "unknown", "wrong_fill", "phantom", "unsettled_intents")
     bad = [f"{k}: {audit[k]}" for k in kinds if audit[k]]
     bad += [f"{name} exited {code}" for name, code in report["exit_codes"].items() if code != 0]
+    if report["seconds"] >= TREND_AFTER_S:  # shorter, the trend is still the caches filling
+        for name, memory in report["memory"].items():
+            trend = memory.get("second_half_slope_mb_per_min", 0.0)
+            if trend > max_trend:
+                bad.append(f"{name} memory still climbing: {trend} MB/min in the second half")
     if report["simulator_crashes"]:
         bad.append(f"{report['simulator_crashes']} simulator task crashes")
     return bad
@@ -380,12 +389,19 @@ def main() -> int:
     parser.add_argument("--settle", type=float, default=3.0, help="quiet seconds at the end")
     parser.add_argument("--sample-every", type=float, default=2.0, help="RSS sampling period")
     parser.add_argument("--max-age-ms", type=int, default=2000, help="market_data.max_age_ms")
+    parser.add_argument(
+        "--max-trend",
+        type=float,
+        default=0.2,
+        help="fail when a child's memory still climbs faster than this in the second half, "
+        "MB/min (soaks of 5 minutes or more)",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args()
     args.workdir = args.workdir or tempfile.mkdtemp(prefix="arb-soak-")
     Path(args.workdir).mkdir(parents=True, exist_ok=True)
     report = asyncio.run(soak(args))
-    bad = failures(report)
+    bad = failures(report, args.max_trend)
     report["ok"] = not bad
     if args.json:
         sys.stdout.write(json.dumps(report) + "\n")

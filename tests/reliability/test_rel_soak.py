@@ -30,6 +30,31 @@ def test_memory_trend_is_the_least_squares_slope() -> None:
     assert slope(climbing[:1]) == 0.0
 
 
+def _report(seconds: float, scan_trend: float) -> dict[str, object]:
+    clean = {"lost": [], "unknown": [], "wrong_fill": [], "phantom": [], "unsettled_intents": []}
+    return {
+        "seconds": seconds,
+        "orders_before_restart": {"lost": []},
+        "orders": clean,
+        "exit_codes": {"run": 0, "scan": 0, "restart": 0},
+        "simulator_crashes": 0,
+        "memory": {
+            "run": {"second_half_slope_mb_per_min": 0.01},
+            "scan": {"second_half_slope_mb_per_min": scan_trend},
+        },
+    }
+
+
+def test_a_long_soak_whose_memory_still_climbs_fails() -> None:
+    failures = _soak_module().failures  # type: ignore[attr-defined]
+    assert failures(_report(600, 0.06)) == []
+    assert failures(_report(600, 0.4)) == [
+        "scan memory still climbing: 0.4 MB/min in the second half"
+    ]
+    assert failures(_report(600, 0.4), max_trend=0.5) == []
+    assert failures(_report(9, 3.0)) == []  # seconds long: the caches are still filling
+
+
 async def test_short_soak_loses_no_order_and_keeps_memory_bounded(tmp_path: Path) -> None:
     argv = ["--minutes", "0.15", "--fault-every", "0.5", "--warmup", "3", "--settle", "1"]
     argv += ["--sample-every", "0.5", "--seed", "11", "--json", "--workdir", str(tmp_path)]
