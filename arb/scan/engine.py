@@ -197,7 +197,11 @@ class Pipeline:
         # Frees what dropped connections leave behind (see SWEEP_S).
         while True:
             await asyncio.sleep(self._sweep_s)
-            gc.collect()
+            started = time.perf_counter()
+            freed = gc.collect()
+            if freed:
+                ms = (time.perf_counter() - started) * 1000
+                logger.debug("collection sweep: {} objects freed in {:.1f} ms", freed, ms)
 
     def book_age_ms(self, venue: str) -> float | None:
         """Age of the oldest current book of `venue`, ms."""
