@@ -369,7 +369,7 @@ def failures(report: dict[str, Any], max_trend: float = 0.2) -> list[str]:
     bad += [f"{name} exited {code}" for name, code in report["exit_codes"].items() if code != 0]
     if report["seconds"] >= TREND_AFTER_S:  # shorter, the trend is still the caches filling
         for name, memory in report["memory"].items():
-            trend = memory.get("second_half_slope_mb_per_min", 0.0)
+            trend = memory["second_half_slope_mb_per_min"] if memory else 0.0  # {}: no samples
             if trend > max_trend:
                 bad.append(f"{name} memory still climbing: {trend} MB/min in the second half")
     if report["simulator_crashes"]:

@@ -25,7 +25,7 @@ from arb.config import Settings, load_settings
 from arb.log import HotLog
 from arb.scan.command import sandbox_settings
 from arb.scan.detector import OpportunityEvent
-from arb.scan.engine import Pipeline, open_markets
+from arb.scan.engine import SWEEP_S, Pipeline, open_markets
 from arb.sim import Fault, FaultKind, Simulator, load_scenario
 from arb.venues import Venue
 from arb.venues.books import BookState, _Stream
@@ -44,7 +44,7 @@ class Scan:
 
 @contextlib.asynccontextmanager
 async def scanning(
-    sim: Simulator, monkeypatch: pytest.MonkeyPatch, sweep_s: float = 30.0
+    sim: Simulator, monkeypatch: pytest.MonkeyPatch, sweep_s: float = SWEEP_S
 ) -> AsyncIterator[Scan]:
     monkeypatch.setenv("ARB_TRADING__MAX_NOTIONAL", "5000")
     monkeypatch.setenv("ARB_MARKET_DATA__MAX_AGE_MS", "2000")

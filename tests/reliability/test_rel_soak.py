@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib.util
 import json
 import sys
@@ -11,12 +12,13 @@ from pathlib import Path
 SOAK = Path(__file__).resolve().parents[2] / "scripts" / "soak.py"
 
 
+@functools.cache
 def _soak_module() -> object:
     spec = importlib.util.spec_from_file_location("soak", SOAK)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("soak", module)  # its dataclasses look their module up
+    sys.modules["soak"] = module  # its dataclasses look their module up
     spec.loader.exec_module(module)
     return module
 
