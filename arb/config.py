@@ -83,6 +83,7 @@ class TradingSettings:
     max_notional: Decimal = Decimal("100")
     min_profit: Decimal = Decimal("0.5")
     min_profit_pct: Decimal = Decimal("0")
+    max_worst_case_loss: Decimal = Decimal("0")  # both legs at their limit prices
     policy: str = "unwind"  # one leg filled more: unwind the excess, or hedge the rest
     max_slippage_pct: Decimal = Decimal("0.5")  # unwind / hedge limit vs the reference price
     order_timeout_s: float = 10.0  # an order call without an answer has an unknown outcome
@@ -300,6 +301,7 @@ _TABLE_KEYS = {
         "max_notional",
         "min_profit",
         "min_profit_pct",
+        "max_worst_case_loss",
         "policy",
         "max_slippage_pct",
         "order_timeout_s",
@@ -374,6 +376,9 @@ def _trading(section: dict[str, Any], d: TradingSettings) -> TradingSettings:
         max_notional=_decimal(section, "trading.max_notional", d.max_notional, 0),
         min_profit=_decimal(section, "trading.min_profit", d.min_profit, None),
         min_profit_pct=_decimal(section, "trading.min_profit_pct", d.min_profit_pct, None),
+        max_worst_case_loss=_decimal(
+            section, "trading.max_worst_case_loss", d.max_worst_case_loss, None
+        ),
         policy=policy,
         max_slippage_pct=_bounded(section, "trading.max_slippage_pct", d.max_slippage_pct, 10),
         order_timeout_s=float(timeout),

@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS intents (
     amount TEXT NOT NULL,
     buy_price TEXT NOT NULL,
     sell_price TEXT NOT NULL,
-    expected_profit TEXT NOT NULL,
+    expected_profit TEXT NOT NULL,     -- net if both legs fill as walked
+    worst_case_profit TEXT,            -- net if both fill at their limit prices (sent intents)
     state TEXT NOT NULL,               -- skipped, pending, settled, one_legged, failed, halted
     reason TEXT,
     cycle_ms REAL,
@@ -124,6 +125,7 @@ class Ledger:
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.executescript(SCHEMA)
+        _migrate(conn)
         self._local.conn = conn
 
     def _conn(self) -> sqlite3.Connection:
@@ -179,6 +181,18 @@ class Ledger:
         self._executor.shutdown(wait=True)
         if self._errors:
             raise self._errors[0]
+
+
+# Columns added after a table was first released: (table, column, declaration).
+_ADDED = (("intents", "worst_case_profit", "TEXT"),)
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Add the columns a ledger written by an older arb lacks (its rows keep NULL there)."""
+    for table, column, declaration in _ADDED:
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
 
 def insert(table: str, row: dict[str, object]) -> tuple[str, Params]:

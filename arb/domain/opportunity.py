@@ -36,7 +36,9 @@ class Opportunity(NamedTuple):
     buy_cost and sell_proceeds are the exact notionals of walking the books for `amount`
     (before fees); buy_fee = buy_cost * taker fee, sell_fee likewise; net_profit =
     sell_proceeds - sell_fee - buy_cost - buy_fee. The limit prices are the worst levels
-    walked to: the IOC limits that fill the whole amount against these books. buy_vwap and
+    walked to: the IOC limits that fill the whole amount against these books. buy_levels and
+    sell_levels are those books' asks and bids as copied on the tick it was found on, so the
+    executor can price a smaller amount on the same books when sizing cuts it. buy_vwap and
     sell_vwap (notional / amount) and net_profit_pct (100 * net_profit / buy_cost) are
     quotients, rounded to 28 significant digits and computed when read; nothing is decided
     on them.
@@ -58,6 +60,8 @@ class Opportunity(NamedTuple):
     buy_fee: Decimal
     sell_fee: Decimal
     net_profit: Decimal
+    buy_levels: tuple[Level, ...] = ()
+    sell_levels: tuple[Level, ...] = ()
 
     @property
     def buy_vwap(self) -> Decimal:
@@ -185,10 +189,10 @@ def _decide(
     buy_rate, sell_rate = buy_market.taker_fee, sell_market.taker_fee
     for n in range(first, last + 1):
         amount = step * n
-        bought = _fill(asks, amount)
+        bought = walk(asks, amount)
         if bought is None or (n > sure_cap and bought[0] > max_notional):
             continue
-        sold = _fill(bids, amount)
+        sold = walk(bids, amount)
         if sold is None:
             continue
         cost, proceeds = bought[0], sold[0]
@@ -218,6 +222,8 @@ def _decide(
         buy_fee,
         sell_fee,
         net,
+        asks,
+        bids,
     )
 
 
@@ -395,8 +401,11 @@ def _steps_within(asks: Sequence[_ExactLevel], max_notional: Decimal, step: Deci
     return amount // step
 
 
-def _fill(levels: Sequence[Level], amount: Decimal) -> tuple[Decimal, Decimal] | None:
-    """Notional and worst price of taking `amount` (> 0) off `levels`; None if too thin."""
+def walk(levels: Sequence[Level], amount: Decimal) -> tuple[Decimal, Decimal] | None:
+    """Notional and worst price of taking `amount` (> 0) off `levels`; None if too thin.
+
+    Exact only under the EXACT context (find_opportunity and price_legs set it).
+    """
     notional = _ZERO
     for raw_price, raw_size in levels:
         price = _exact(raw_price)

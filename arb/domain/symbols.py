@@ -47,6 +47,9 @@ class MarketInfo:
     min_notional: Decimal  # quote currency; 0 when the venue sets none
     taker_fee: Decimal  # fraction, 0.001 = 0.1 %
     active: bool
+    # The venue takes a buy's fee from the base coins it delivers (MEXC and Gate do by
+    # default): a buy must be grossed up to receive the amount the other leg sells.
+    buy_fee_in_base: bool = False
     # Derived from taker_fee once, for the per-update evaluation (not compared, not shown):
     fee_float: float = field(init=False, repr=False, compare=False)  # screens only
     pay_rate: Decimal = field(init=False, repr=False, compare=False)  # 1 + taker_fee

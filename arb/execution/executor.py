@@ -13,10 +13,11 @@ from enum import StrEnum
 from loguru import logger
 
 from arb.domain.opportunity import Opportunity
+from arb.domain.symbols import MarketInfo
 from arb.errors import ArbError
 from arb.execution import records
 from arb.execution.legs import Ack, AckKind, LegResult, Order, Role, TradingVenue, send, settle
-from arb.execution.policy import corrective, gap, tradable
+from arb.execution.policy import Fix, corrective, filled_as_sent, gap, tradable
 from arb.execution.risk import RiskGuard, wall_ms
 from arb.execution.settings import ExecutionSettings
 from arb.execution.sizing import Plan, Room, Skip, size_trade
@@ -170,6 +171,7 @@ class Executor:
             exposure_room=self.guard.exposure_room(buy_market.base),
             min_profit=s.min_profit,
             min_profit_pct=s.min_profit_pct,
+            max_worst_case_loss=s.max_worst_case_loss,
         )
         plan = size_trade(opp, buy_market, sell_market, room)
         if isinstance(plan, Skip):
@@ -186,7 +188,7 @@ class Executor:
                 opp.symbol,
                 "buy",
                 Role.LEG,
-                plan.amount,
+                plan.buy_amount,
                 plan.buy_price,
             ),
             Order(
@@ -195,7 +197,7 @@ class Executor:
                 opp.symbol,
                 "sell",
                 Role.LEG,
-                plan.amount,
+                plan.sell_amount,
                 plan.sell_price,
             ),
         )
@@ -205,8 +207,11 @@ class Executor:
             records.intent_row(
                 intent_id,
                 opp,
-                amount=plan.amount,
-                expected_profit=plan.worst_profit,
+                amount=plan.sell_amount,
+                buy_price=plan.buy_price,
+                sell_price=plan.sell_price,
+                expected_net=plan.legs.expected_net,
+                worst_net=plan.legs.worst_net,
                 state=IntentState.PENDING,
                 reason=None,
                 now_ms=now,
@@ -229,7 +234,10 @@ class Executor:
             ),
             None,
         )
-        if halt is None and gap(legs) and any(leg.filled for leg in legs):
+        markets = {v: self.venues[v].market(opp.symbol) for v in (opp.buy_venue, opp.sell_venue)}
+        # Legs filled as sized are even: a grossed-up buy leaves under one step of base over.
+        uneven = not filled_as_sent(legs) and gap(legs, markets)
+        if halt is None and uneven and any(leg.filled for leg in legs):
             halt = await self._flatten(intent_id, opp, legs)
         return await self._finish(intent_id, opp, legs, cycle_ms, halt)
 
@@ -310,27 +318,21 @@ class Executor:
         markets = {v: self.venues[v].market(opp.symbol) for v in (opp.buy_venue, opp.sell_venue)}
         for _ in range(s.policy_attempts):
             fix = corrective(s.policy, opp, legs, markets, s.max_slippage_pct)
-            if fix is None:
-                return None
+            if fix is None or not (amount := tradable(fix.amount, fix.price, markets[fix.venue])):
+                return None  # even, or dust below the venue's minimums: residual exposure
             market = markets[fix.venue]
-            amount = tradable(fix.amount, fix.price, market)
-            if not amount:
-                return None  # dust below the venue's minimums: left as residual exposure
             try:
-                balance = await self._balance(self.venues[fix.venue])
+                amount = await self._affordable(fix, amount, market)
             except ArbError as exc:
                 logger.warning("{}: balance for the {} unavailable: {}", fix.venue, fix.role, exc)
                 continue
-            if fix.side == "sell":
-                available = balance.free.get(market.base, ZERO)
-            else:
-                available = balance.free.get(market.quote, ZERO) / (
-                    fix.price * (1 + market.taker_fee)
-                )
-            amount = tradable(min(amount, available), fix.price, market)
             if not amount:
                 short = f"{fix.amount} {market.base} on {fix.venue}"
-                return f"cannot {fix.role} {short}: balance too small"
+                if abs(gap(legs, markets)) * fix.price > self.guard.exposure_room(market.base):
+                    return f"cannot {fix.role} {short}: balance too small"
+                # What is left fits the exposure limit: the guard counts it as residual.
+                logger.warning("cannot {} {}: balance too small, left as residual", fix.role, short)
+                return None
             logger.warning(
                 "{} {}: {} {} {} at {} (one-legged by {})",
                 fix.venue,
@@ -354,6 +356,15 @@ class Executor:
             return f"{left} still one-legged after {s.policy_attempts} {s.policy} attempts"
         return None
 
+    async def _affordable(self, fix: Fix, amount: Decimal, market: MarketInfo) -> Decimal:
+        """`amount` cut to what a balance fetched now pays for, on the step (0: nothing)."""
+        balance = await self._balance(self.venues[fix.venue])
+        if fix.side == "sell":
+            available = balance.free.get(market.base, ZERO)
+        else:
+            available = balance.free.get(market.quote, ZERO) / (fix.price * market.pay_rate)
+        return tradable(min(amount, available), fix.price, market)
+
     def _record_leg(self, leg: LegResult) -> None:
         market = self.venues[leg.order.venue].market(leg.order.symbol)
         fee, currency = fee_fields(leg, market)
@@ -371,7 +382,10 @@ class Executor:
                 intent_id,
                 opp,
                 amount=opp.amount,
-                expected_profit=opp.net_profit,
+                buy_price=opp.buy_limit_price,
+                sell_price=opp.sell_limit_price,
+                expected_net=opp.net_profit,
+                worst_net=None,
                 state=IntentState.SKIPPED,
                 reason=reason,
                 now_ms=self._clock_ms(),
@@ -393,7 +407,7 @@ class Executor:
             state = IntentState.HALTED
         elif not totals.bought and not totals.sold:
             state = IntentState.FAILED
-        elif len(legs) == 2 and not totals.residual:
+        elif len(legs) == 2 and (not totals.residual or filled_as_sent(legs)):
             state = IntentState.SETTLED
         else:
             state = IntentState.ONE_LEGGED

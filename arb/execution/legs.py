@@ -130,8 +130,17 @@ class LegResult:
             return "rejected"
         return str(self.result.status)
 
-    def fee_in_quote(self, market: MarketInfo) -> Decimal:
-        """Fees in the quote currency: base fees at the fill price, others from the fee rate."""
+    def base_change(self, market: MarketInfo) -> Decimal:
+        """What the order changed the account's base holding by: fills less fees taken in base."""
+        result = self.result
+        if result is None:
+            return ZERO
+        in_base = sum((fee.cost for fee in result.fees if fee.currency == market.base), ZERO)
+        return (result.filled if self.order.side == "buy" else -result.filled) - in_base
+
+    def fee_in_quote(self, market: MarketInfo, *, base: bool = True) -> Decimal:
+        """Fees in the quote currency: base fees at the fill price (left out with base=False:
+        they are coins not received), points fees from the fee rate."""
         result = self.result
         if result is None:
             return ZERO
@@ -141,7 +150,7 @@ class LegResult:
             if fee.currency == market.quote:
                 total += fee.cost
             elif fee.currency == market.base:
-                total += fee.cost * price
+                total += fee.cost * price if base else ZERO
             else:
                 # Paid in points (GT, MX): not convertible here, so charge the taker rate.
                 total += result.cost * market.taker_fee

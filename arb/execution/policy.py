@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from arb.domain.opportunity import Opportunity
+from arb.domain.pricing import gross_up
 from arb.domain.rounding import round_down
 from arb.domain.symbols import MarketInfo
 from arb.execution.legs import LegResult, Role
@@ -21,14 +22,23 @@ class Fix:
 
     venue: str
     side: str
-    amount: Decimal  # the whole gap, before rounding to the venue's step
+    amount: Decimal  # the whole gap (a buy grossed up for a fee in base), before rounding
     price: Decimal  # on the venue's price step, never beyond the slippage bound
     role: Role
 
 
-def gap(legs: Sequence[LegResult]) -> Decimal:
-    """Base bought minus base sold over every order of a trade (> 0: long, < 0: short)."""
-    return sum((leg.filled if leg.order.side == "buy" else -leg.filled for leg in legs), ZERO)
+def gap(legs: Sequence[LegResult], markets: Mapping[str, MarketInfo]) -> Decimal:
+    """Base received minus base sold over every order of a trade (> 0: long, < 0: short).
+
+    A fee taken in base is not received: a buy that was not grossed up for it leaves the
+    trade short by the fee.
+    """
+    return sum((leg.base_change(markets[leg.order.venue]) for leg in legs), ZERO)
+
+
+def filled_as_sent(legs: Sequence[LegResult]) -> bool:
+    """True when both legs of a trade filled exactly what was sent (as sized: even)."""
+    return len(legs) == 2 and all(leg.known and leg.filled == leg.order.amount for leg in legs)
 
 
 def corrective(
@@ -43,7 +53,7 @@ def corrective(
     unwind: trade the excess back on the venue that filled it, around its own fill price.
     hedge: trade the missing amount on the venue that fell short, around its limit price.
     """
-    excess = gap(legs)
+    excess = gap(legs, markets)
     if not excess:
         return None
     long = excess > 0
@@ -57,8 +67,11 @@ def corrective(
         venue = opp.sell_venue if long else opp.buy_venue
         reference = opp.sell_limit_price if long else opp.buy_limit_price
         role = Role.HEDGE
-    price = bounded_price(reference, side, max_slippage_pct, markets[venue].price_step)
-    return Fix(venue=venue, side=side, amount=abs(excess), price=price, role=role)
+    market = markets[venue]
+    price = bounded_price(reference, side, max_slippage_pct, market.price_step)
+    # A buy on a venue that keeps its fee in base must be grossed up to receive the gap.
+    amount = gross_up(-excess, market) if side == "buy" else excess
+    return Fix(venue=venue, side=side, amount=amount, price=price, role=role)
 
 
 def bounded_price(reference: Decimal, side: str, slippage_pct: Decimal, step: Decimal) -> Decimal:

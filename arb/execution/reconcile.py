@@ -14,7 +14,7 @@ from arb.errors import ArbError
 from arb.execution import records
 from arb.execution.executor import IntentState
 from arb.execution.legs import LegResult, Order, Role, TradingVenue
-from arb.execution.policy import tradable
+from arb.execution.policy import filled_as_sent, tradable
 from arb.execution.risk import wall_ms
 from arb.execution.totals import fee_fields, summarize
 from arb.ledger import Ledger
@@ -29,7 +29,7 @@ class Reconciled:
     intent_id: str
     symbol: str
     state: IntentState  # HALTED when an order is still unknown
-    residual: Decimal  # unhedged base left (bought - sold)
+    residual: Decimal  # unhedged base left (received - sold)
     needs_operator: bool  # unknown orders, or a residual large enough to trade
     reason: str
 
@@ -88,7 +88,7 @@ async def _reconcile_intent(
         )
     elif not totals.bought and not totals.sold:
         state, reason = IntentState.FAILED, "reconciled at start: nothing filled"
-    elif not totals.residual:
+    elif not totals.residual or filled_as_sent(legs):
         state, reason = IntentState.SETTLED, "reconciled at start"
         if len(legs) > 2:
             state = IntentState.ONE_LEGGED

@@ -15,12 +15,20 @@ def intent_row(
     opp: Opportunity,
     *,
     amount: Decimal,
-    expected_profit: Decimal,
+    buy_price: Decimal,
+    sell_price: Decimal,
+    expected_net: Decimal,
+    worst_net: Decimal | None,
     state: str,
     reason: str | None,
     now_ms: int,
 ) -> tuple[str, Params]:
-    """A new intent: the trade we mean to do (or skipped, with why)."""
+    """A new intent: the trade we mean to do (or skipped, with why).
+
+    `amount` is the base sold (the buy may be grossed up for a fee taken in base: its order
+    row has its own amount); the prices are the IOC limits; `expected_net` is what it earns
+    filled as walked, `worst_net` filled at both limits (None when nothing was sized).
+    """
     return insert(
         "intents",
         {
@@ -30,9 +38,10 @@ def intent_row(
             "buy_exchange": opp.buy_venue,
             "sell_exchange": opp.sell_venue,
             "amount": amount,
-            "buy_price": opp.buy_limit_price,
-            "sell_price": opp.sell_limit_price,
-            "expected_profit": expected_profit,
+            "buy_price": buy_price,
+            "sell_price": sell_price,
+            "expected_profit": expected_net,
+            "worst_case_profit": worst_net,
             "state": state,
             "reason": reason,
             "updated_at_ms": now_ms,

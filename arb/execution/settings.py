@@ -33,8 +33,9 @@ class ExecutionSettings:
 
     policy: Policy = Policy.UNWIND
     max_notional: Decimal = Decimal("100")  # per trade, at the buy limit price
-    min_profit: Decimal = Decimal("0.5")  # at the limit prices, after both taker fees
+    min_profit: Decimal = Decimal("0.5")  # expected, at the sized amount's own walk
     min_profit_pct: Decimal = Decimal("0")  # percent of the buy cost
+    max_worst_case_loss: Decimal = Decimal("0")  # both legs filled at their limit prices
     max_slippage_pct: Decimal = Decimal("0.5")  # unwind / hedge limit vs the reference price
     max_exposure: Decimal = Decimal("200")  # unhedged quote value per asset
     max_daily_loss: Decimal = Decimal("20")  # realised, per UTC day
@@ -69,6 +70,7 @@ def execution_settings(settings: Settings) -> ExecutionSettings:
         max_notional=trading.max_notional,
         min_profit=trading.min_profit,
         min_profit_pct=trading.min_profit_pct,
+        max_worst_case_loss=trading.max_worst_case_loss,
         max_slippage_pct=trading.max_slippage_pct,
         max_exposure=risk.max_exposure,
         max_daily_loss=risk.max_daily_loss,

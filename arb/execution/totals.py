@@ -20,10 +20,12 @@ class Totals:
     sold: Decimal
     buy_cost: Decimal
     sell_proceeds: Decimal
-    fees: Decimal  # quote
-    residual: Decimal  # bought - sold: unhedged base left
+    fees: Decimal  # quote; a fee taken in base valued at its fill price
+    residual: Decimal  # base received - sold: unhedged base left (fees in base excluded)
     mark: Decimal  # price the residual is valued at: its own average fill price
-    pnl: Decimal  # sell_proceeds - buy_cost - fees + residual * mark
+    # sell_proceeds - buy_cost - fees not taken in base + residual * mark: a fee taken in
+    # base is already counted, as coins missing from the residual
+    pnl: Decimal
 
 
 def summarize(legs: Sequence[LegResult], markets: Mapping[str, MarketInfo]) -> Totals:
@@ -35,13 +37,14 @@ def summarize(legs: Sequence[LegResult], markets: Mapping[str, MarketInfo]) -> T
     buy_cost = sum((leg.cost for leg in buys), ZERO)
     proceeds = sum((leg.cost for leg in sells), ZERO)
     fees = sum((leg.fee_in_quote(markets[leg.order.venue]) for leg in legs), ZERO)
-    residual = bought - sold
+    paid = sum((leg.fee_in_quote(markets[leg.order.venue], base=False) for leg in legs), ZERO)
+    residual = sum((leg.base_change(markets[leg.order.venue]) for leg in legs), ZERO)
     mark = ZERO
     if residual > 0 and bought:
         mark = buy_cost / bought
     elif residual < 0 and sold:
         mark = proceeds / sold
-    pnl = proceeds - buy_cost - fees + residual * mark
+    pnl = proceeds - buy_cost - paid + residual * mark
     return Totals(bought, sold, buy_cost, proceeds, fees, residual, mark, pnl)
 
 

@@ -295,6 +295,7 @@ class Venue:
             min_notional=_dec((limits.get("cost") or {}).get("min")) or Decimal(0),
             taker_fee=self._effective_fee(symbol, _dec(market.get("taker"))),
             active=bool(market.get("active")),
+            buy_fee_in_base=self.profile.buy_fee_in_base,
         )
 
     def _effective_fee(self, symbol: str, market_fee: Decimal | None) -> Decimal:

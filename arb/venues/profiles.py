@@ -45,6 +45,9 @@ class VenueProfile:
     # subscriptions per connection; Gate sets no limit but closes connections whose
     # client falls behind, so we spread its books too.
     books_per_connection: int
+    # The venue takes a buy's taker fee from the base coins it delivers (both MEXC and Gate
+    # charge the currency received unless fee deduction in MX / GT points is switched on).
+    buy_fee_in_base: bool = True
     # Venue error codes meaning "no such order" that ccxt 4.5.90 leaves a plain ExchangeError.
     order_not_found_codes: tuple[str, ...] = ()
 

@@ -58,6 +58,8 @@ def test_simple_cross_buys_the_recorded_mexc_ask_and_sells_one_gate_bid() -> Non
         buy_fee=D("0.4599548"),  # 2299.774 * 0.0002
         sell_fee=D("4.61"),  # 2305 * 0.002
         net_profit=D("0.1560452"),  # 2305 - 4.61 - 2299.774 - 0.4599548
+        buy_levels=buy.asks,  # the levels it was found on, for re-pricing after sizing
+        sell_levels=sell.bids,
     )
 
 

@@ -38,6 +38,7 @@ MEXC_BTC = MarketInfo(
     min_notional=D("1"),
     taker_fee=D("0.0005"),
     active=True,
+    buy_fee_in_base=True,  # MEXC delivers a buy's coins less its fee
 )
 GATE_BTC = MarketInfo(
     venue="gateio",
@@ -51,6 +52,7 @@ GATE_BTC = MarketInfo(
     min_notional=D("3"),
     taker_fee=D("0.002"),
     active=True,
+    buy_fee_in_base=True,  # so does Gate
 )
 
 

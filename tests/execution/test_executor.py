@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from exec_fakes import SYMBOL, D, executor, opportunity, pair, rows, settings
+from exec_fakes import MEXC_BTC, SYMBOL, D, executor, opportunity, pair, rows, settings
 
 from arb.execution.executor import IntentState
 from arb.execution.settings import Policy
 from arb.ledger import Ledger
+
+# What the pair's cross sizes to at the default 100 USDT: see the happy path.
+BOUGHT, SOLD, RECEIVED = D("0.002174"), D("0.002172"), D("0.002172913")
 
 
 async def test_happy_path_trades_both_legs_and_books_the_profit(ledger: Ledger) -> None:
@@ -20,17 +23,24 @@ async def test_happy_path_trades_both_legs_and_books_the_profit(ledger: Ledger) 
     outcome = await ex.execute(opp)
 
     assert outcome.state is IntentState.SETTLED
-    assert outcome.bought == outcome.sold == opp.amount
-    # Filled at the books' prices, so the realised P&L is exactly what the finder expected.
-    assert outcome.pnl == opp.net_profit
+    # 100 USDT buys 0.002174 BTC at 45995.48; MEXC keeps 0.05 % of the coins, so the buy is
+    # grossed up: 0.002174 * 0.9995 = 0.002172913 covers the 0.002172 sold (0.002173 would
+    # need 0.002175, 100.04 USDT, over max_notional).
+    assert (outcome.bought, outcome.sold) == (BOUGHT, SOLD)
+    assert BOUGHT * (1 - MEXC_BTC.taker_fee) == RECEIVED
+    # Filled at the books' prices, so the realised P&L is exactly the sized plan's expected net.
+    (intent,) = await rows(ledger, "SELECT * FROM intents")
+    assert outcome.pnl == D(intent["expected_profit"])
     assert mexc.free == {
-        "USDT": D(1000) - opp.buy_cost,
-        "BTC": D("0.01") + opp.amount * (1 - D("0.0005")),
+        "USDT": D(1000) - D("0.002174") * D("45995.48"),
+        "BTC": D("0.01") + D("0.002172913"),
     }
     assert gate.free == {
-        "USDT": D(1000) + opp.sell_proceeds - opp.sell_fee,
-        "BTC": D("0.01") - opp.amount,
+        "USDT": D(1000) + D("0.002172") * D("46300") * (1 - D("0.002")),
+        "BTC": D("0.01") - D("0.002172"),
     }
+    # The base holding across both venues is unchanged but for less than one amount step.
+    assert D(0) <= mexc.free["BTC"] + gate.free["BTC"] - D("0.02") < MEXC_BTC.amount_step
     # Balances were fetched after the opportunity and before any order; both legs in flight at once.
     assert log[:3] == ["seen", "balance mexc", "balance gateio"]
     assert log[3:5] == ["create-start mexc buy", "create-start gateio sell"]
@@ -45,15 +55,18 @@ async def test_happy_path_trades_both_legs_and_books_the_profit(ledger: Ledger) 
     assert intents[0]["cycle_ms"] is not None
     orders = await rows(ledger, "SELECT * FROM orders ORDER BY side")
     assert [(o["side"], o["role"], o["status"], D(str(o["filled"]))) for o in orders] == [
-        ("buy", "leg", "closed", opp.amount),
-        ("sell", "leg", "closed", opp.amount),
+        ("buy", "leg", "closed", D("0.002174")),
+        ("sell", "leg", "closed", D("0.002172")),
     ]
     assert orders[0]["fee_currency"] == "BTC"  # a buy pays its fee in the currency received
     fills = await rows(ledger, "SELECT * FROM fills")
     assert len(fills) == 2
     (trade,) = await rows(ledger, "SELECT * FROM trades")
-    assert D(str(trade["realized_pnl"])) == opp.net_profit
-    assert D(str(trade["fees"])) == opp.buy_fee + opp.sell_fee
+    assert D(str(trade["realized_pnl"])) == outcome.pnl
+    # MEXC's fee in BTC valued at the fill price, Gate's in USDT
+    assert D(str(trade["fees"])) == D("0.002174") * D("0.0005") * D("45995.48") + D("0.002172") * D(
+        "46300"
+    ) * D("0.002")
     assert trade["one_legged"] == 0
 
 
@@ -121,9 +134,10 @@ async def test_rejected_sell_leg_is_unwound_to_flat(ledger: Ledger) -> None:
     outcome = await (await executor((mexc, gate), ledger, settings())).execute(opp)
 
     assert outcome.state is IntentState.ONE_LEGGED
-    # bought on MEXC, sold back on MEXC at the best bid (inside the 0.5 % bound): flat
-    assert outcome.bought == outcome.sold == opp.amount
-    assert mexc.free["BTC"] == D("0.01") - opp.amount * D("0.0005")  # MEXC kept its fee
+    # bought on MEXC, the coins received sold back on MEXC at the best bid (inside the 0.5 %
+    # bound): flat but for the 0.000000913 BTC below MEXC's step
+    assert (outcome.bought, outcome.sold) == (BOUGHT, SOLD)
+    assert mexc.free["BTC"] == D("0.01") + RECEIVED - SOLD
     unwind = outcome.orders[2]
     assert unwind.result is not None
     assert unwind.result.average == D("45995.47")
@@ -153,8 +167,8 @@ async def test_partly_filled_sell_is_hedged_on_the_sell_venue(ledger: Ledger) ->
     outcome = await (await executor((mexc, gate), ledger, config)).execute(opp)
 
     assert outcome.state is IntentState.ONE_LEGGED
-    assert outcome.bought == outcome.sold == opp.amount
-    assert gate.free["BTC"] == D("0.01") - opp.amount
+    assert (outcome.bought, outcome.sold) == (BOUGHT, SOLD)
+    assert gate.free["BTC"] == D("0.01") - SOLD
     orders = await rows(
         ledger, "SELECT side, role, status, filled FROM orders ORDER BY created_at_ms, rowid"
     )
@@ -176,7 +190,7 @@ async def test_order_placed_then_5xx_is_found_by_client_id_not_resent(ledger: Le
     assert outcome.state is IntentState.SETTLED
     assert mexc.creates == 1
     assert len(mexc.orders) == 1
-    assert outcome.bought == opp.amount
+    assert outcome.bought == BOUGHT
 
 
 async def test_timeout_on_create_is_looked_up_not_resent(ledger: Ledger) -> None:
@@ -189,7 +203,7 @@ async def test_timeout_on_create_is_looked_up_not_resent(ledger: Ledger) -> None
     )
     assert outcome.state is IntentState.SETTLED
     assert gate.creates == 1
-    assert outcome.sold == opp.amount
+    assert outcome.sold == SOLD
 
 
 async def test_order_never_found_halts_and_trips_the_breaker(ledger: Ledger) -> None:

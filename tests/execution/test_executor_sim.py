@@ -13,6 +13,7 @@ from exec_fakes import rows, settings
 
 from arb.config import Secret, VenueSettings
 from arb.domain.opportunity import Opportunity, find_opportunity
+from arb.domain.rounding import round_down
 from arb.execution.executor import Executor, IntentState
 from arb.execution.reconcile import reconcile
 from arb.execution.risk import RiskGuard
@@ -119,7 +120,12 @@ async def test_happy_path_on_the_simulator(ledger: Ledger) -> None:
         log = [e for e in sim.log.entries[mark:] if e["kind"] in ("http", "order")]
 
     assert outcome.state is IntentState.SETTLED
-    assert outcome.bought == outcome.sold == opp.amount
+    step = venues["mexc"].market(SYMBOL).amount_step
+    # The MEXC buy was grossed up for the fee MEXC takes in BTC: both venues together hold
+    # the BTC they held before, plus less than one step of the coins it delivered.
+    assert outcome.bought > outcome.sold
+    btc = sum(after[v]["BTC"] - start[v]["BTC"] for v in venues)
+    assert 0 <= btc < step
     calls = [
         (e["venue"], e["method"], e["path"]) if e["kind"] == "http" else (e["venue"], "order")
         for e in log
@@ -143,7 +149,8 @@ async def test_happy_path_on_the_simulator(ledger: Ledger) -> None:
     )
     assert after["gateio"]["BTC"] - start["gateio"]["BTC"] == -D(str(sell["filled"]))
     (trade,) = await rows(ledger, "SELECT * FROM trades")
-    assert D(str(trade["realized_pnl"])) == opp.net_profit
+    (intent,) = await rows(ledger, "SELECT * FROM intents")
+    assert D(str(trade["realized_pnl"])) == D(intent["expected_profit"])
 
 
 @pytest.mark.parametrize("policy", [Policy.UNWIND, Policy.HEDGE])
@@ -157,9 +164,9 @@ async def test_rejected_leg_runs_the_policy_and_ends_flat(ledger: Ledger, policy
         after = {v: free(sim, v) for v in venues}
 
     assert outcome.state is IntentState.ONE_LEGGED
-    assert outcome.bought == outcome.sold == opp.amount
     btc = sum(after[v]["BTC"] - start[v]["BTC"] for v in venues)
-    assert -opp.amount * D("0.0005") <= btc <= 0  # flat but for MEXC's fee taken in BTC
+    # flat: the coins MEXC delivered closed to its step (MEXC's fee was bought up front)
+    assert 0 <= btc < venues["mexc"].market(SYMBOL).amount_step
     roles = [
         (o["exchange"], o["role"], o["status"])
         for o in await rows(ledger, "SELECT * FROM orders ORDER BY created_at_ms, rowid")
@@ -184,9 +191,11 @@ async def test_partly_filled_leg_is_unwound_to_flat(ledger: Ledger) -> None:
     assert outcome.state is IntentState.ONE_LEGGED
     legs = {(leg.order.venue, leg.order.role): leg for leg in outcome.orders}
     assert legs[("gateio", "leg")].filled == D("0.0005")
-    assert legs[("mexc", "unwind")].filled == opp.amount - D("0.0005")
+    received = legs[("mexc", "leg")].base_change(venues["mexc"].market(SYMBOL))
+    step = venues["mexc"].market(SYMBOL).amount_step
+    assert legs[("mexc", "unwind")].filled == round_down(received - D("0.0005"), step)
     btc = sum(after[v]["BTC"] - start[v]["BTC"] for v in venues)
-    assert -opp.amount * D("0.0005") <= btc <= 0
+    assert 0 <= btc < step
 
 
 async def test_5xx_after_placement_is_found_by_client_id_not_resent(ledger: Ledger) -> None:
@@ -276,10 +285,13 @@ async def test_a_run_killed_mid_trade_is_reconciled_by_the_next_start(ledger: Le
     assert pending["state"] == "pending"
     assert [(r.state, r.needs_operator) for r in done] == [(IntentState.SETTLED, False)]
     assert sent == (1, 1)
-    orders = await rows(ledger, "SELECT status, filled FROM orders")
-    assert [(o["status"], D(str(o["filled"]))) for o in orders] == [("closed", opp.amount)] * 2
+    orders = await rows(ledger, "SELECT status, amount, filled FROM orders")
+    # each leg filled in full what was sent (the buy grossed up for MEXC's fee in BTC)
+    assert [o["status"] for o in orders] == ["closed"] * 2
+    assert all(D(str(o["filled"])) == D(str(o["amount"])) for o in orders)
     (trade,) = await rows(ledger, "SELECT realized_pnl FROM trades")
-    assert D(str(trade["realized_pnl"])) == opp.net_profit
+    (intent,) = await rows(ledger, "SELECT expected_profit FROM intents")
+    assert D(str(trade["realized_pnl"])) == D(intent["expected_profit"])
 
 
 async def test_secrets_never_reach_the_ledger(ledger: Ledger) -> None:

@@ -43,7 +43,6 @@ async def test_a_run_killed_after_the_intent_is_reconciled_at_start(ledger: Ledg
     log: list[str] = []
     mexc, gate = pair(log)
     mexc.hang = gate.hang = 1  # both orders are placed; their answers never come
-    opp = opportunity(mexc.book, gate.book)
     await _die_mid_trade(ledger, mexc, gate)
     (before,) = await rows(ledger, "SELECT state FROM intents")
     assert before["state"] == "pending"
@@ -53,12 +52,13 @@ async def test_a_run_killed_after_the_intent_is_reconciled_at_start(ledger: Ledg
     done = await reconcile(ledger, {mexc.id: mexc, gate.id: gate})
     assert [(r.state, r.needs_operator) for r in done] == [(IntentState.SETTLED, False)]
     assert mexc.creates == gate.creates == 1  # looked up, never resent
-    (intent,) = await rows(ledger, "SELECT state FROM intents")
+    (intent,) = await rows(ledger, "SELECT state, expected_profit FROM intents")
     assert intent["state"] == "settled"
-    orders = await rows(ledger, "SELECT status, filled FROM orders")
-    assert [(o["status"], D(str(o["filled"]))) for o in orders] == [("closed", opp.amount)] * 2
+    orders = await rows(ledger, "SELECT status, amount, filled FROM orders")
+    assert [o["status"] for o in orders] == ["closed"] * 2
+    assert all(D(str(o["filled"])) == D(str(o["amount"])) for o in orders)  # as sent, in full
     (trade,) = await rows(ledger, "SELECT realized_pnl FROM trades")
-    assert D(str(trade["realized_pnl"])) == opp.net_profit
+    assert D(str(trade["realized_pnl"])) == D(intent["expected_profit"])
     assert len(await rows(ledger, "SELECT * FROM fills")) == 2
     assert await reconcile(ledger, {mexc.id: mexc, gate.id: gate}) == []  # nothing left
 

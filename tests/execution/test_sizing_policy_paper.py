@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -9,6 +10,8 @@ from exec_fakes import GATE_BTC, MEXC_BTC, gate_book, mexc_book, opportunity
 from hypothesis import given
 from hypothesis import strategies as st
 
+from arb.domain.book import OrderBook
+from arb.domain.opportunity import find_opportunity
 from arb.errors import InsufficientFunds, OrderRejected
 from arb.execution.executor import Executor, IntentState
 from arb.execution.paper import PaperVenue, paper_venues
@@ -46,33 +49,106 @@ def test_a_plan_never_exceeds_balances_limits_or_steps(
     )
     if isinstance(plan, Skip):
         return
-    assert plan.amount <= OPP.amount
-    assert plan.amount * plan.buy_price * (1 + MEXC_BTC.taker_fee) <= quote
-    assert plan.amount <= base
+    assert plan.sell_amount <= OPP.amount
+    assert plan.buy_amount * plan.buy_price * (1 + MEXC_BTC.taker_fee) <= quote
+    assert plan.sell_amount <= base
     assert plan.notional <= cap
-    assert plan.amount % D("0.000001") == 0
-    assert plan.amount * plan.buy_price >= GATE_BTC.min_notional  # Gate's 3 USDT, the larger
-    assert plan.worst_profit >= D("0.1")
+    assert plan.sell_amount % D("0.000001") == 0
+    assert plan.buy_amount % D("0.000001") == 0
+    # MEXC keeps its fee in BTC: the coins it delivers cover the sell, short of one step more
+    received = plan.buy_amount * (1 - MEXC_BTC.taker_fee)
+    assert plan.sell_amount <= received < plan.sell_amount + MEXC_BTC.amount_step
+    assert plan.sell_amount * plan.sell_price >= GATE_BTC.min_notional  # Gate's 3 USDT
+    # never priced beyond the opportunity's own walk
+    assert plan.buy_price <= OPP.buy_limit_price
+    assert plan.sell_price >= OPP.sell_limit_price
+    assert plan.legs.expected_net >= D("0.1")
+    assert plan.legs.worst_net >= 0
 
 
 def test_the_full_opportunity_is_planned_when_nothing_binds() -> None:
-    plan = size_trade(OPP, MEXC_BTC, GATE_BTC, room())
-    assert plan == Plan(
-        amount=OPP.amount,
-        buy_price=OPP.buy_limit_price,
-        sell_price=OPP.sell_limit_price,
-        worst_profit=OPP.amount * OPP.sell_limit_price * (1 - D("0.002"))
-        - OPP.amount * OPP.buy_limit_price * (1 + D("0.0005")),
+    # Without a fee in base the plan is the opportunity itself, walked again.
+    buy, sell = replace(MEXC_BTC, buy_fee_in_base=False), replace(GATE_BTC, buy_fee_in_base=False)
+    plan = size_trade(OPP, buy, sell, room(max_notional=D(1000)))
+    assert isinstance(plan, Plan)
+    legs = plan.legs
+    assert (legs.buy_amount, legs.sell_amount) == (OPP.amount, OPP.amount)
+    assert (legs.buy_limit_price, legs.sell_limit_price) == (
+        OPP.buy_limit_price,
+        OPP.sell_limit_price,
+    )
+    assert (legs.buy_cost, legs.sell_proceeds) == (OPP.buy_cost, OPP.sell_proceeds)
+    assert legs.expected_net == OPP.net_profit
+    assert legs.worst_net == OPP.amount * OPP.sell_limit_price * (1 - D("0.002")) - (
+        OPP.amount * OPP.buy_limit_price * (1 + D("0.0005"))
     )
 
 
-def test_exposure_room_and_min_profit_pct_bind() -> None:
-    assert size_trade(OPP, MEXC_BTC, GATE_BTC, room(exposure_room=D(0))) == Skip(
-        "no room: exposure room allows nothing"
+# Issue 13's case: a cross over three MEXC ask levels and two Gate bid levels.
+CUT_MEXC = OrderBook(
+    "mexc",
+    "BTC/USDT",
+    ((49990.0, 1.0),),
+    ((50000.0, 0.05), (50010.0, 0.1), (50100.0, 0.2)),
+    None,
+    None,
+    0.0,
+)
+CUT_GATE = OrderBook(
+    "gateio", "BTC/USDT", ((50300.0, 0.1), (50250.0, 0.2)), ((50310.0, 1.0),), None, None, 0.0
+)
+
+
+def test_a_trade_cut_down_by_a_limit_is_priced_on_its_own_walk() -> None:
+    opp = opportunity(CUT_MEXC, CUT_GATE, max_notional="20000")
+    # Every unit earns down to the last bid: 0.3 BTC, buy limit 50100, sell limit 50250.
+    assert (opp.amount, opp.buy_limit_price, opp.sell_limit_price) == (
+        D("0.3"),
+        D("50100"),
+        D("50250"),
     )
-    skipped = size_trade(OPP, MEXC_BTC, GATE_BTC, room(min_profit_pct=D(1)))
-    assert isinstance(skipped, Skip)
-    assert "min_profit_pct" in skipped.reason
+    # At those limits 0.003992 BTC nets 0.003992 * (50250 * 0.998 - 50100 * 1.0005) = 0.0976:
+    # below min_profit. At its own size it stays inside the best level on each side.
+    plan = size_trade(opp, MEXC_BTC, GATE_BTC, room(max_notional=D(20000), min_profit=D("0.5")))
+    assert isinstance(plan, Plan)
+    legs = plan.legs
+    # 200 USDT of exposure room at the walk's 50100 limit: 0.003992 BTC sold; MEXC keeps
+    # 0.05 % of the coins it delivers, so 0.003994 is bought (0.003994 * 0.9995 = 0.003992003).
+    assert (legs.sell_amount, legs.buy_amount) == (D("0.003992"), D("0.003994"))
+    assert (legs.buy_limit_price, legs.sell_limit_price) == (D("50000"), D("50300"))
+    assert legs.buy_cost == D("199.7")  # 0.003994 * 50000
+    assert legs.sell_proceeds == D("200.7976")  # 0.003992 * 50300
+    assert legs.left_over == D("0.000000003")
+    # 200.7976 - 0.4015952 (Gate's fee) - 199.7 + 0.000000003 * 50000 (coins left over)
+    assert legs.expected_net == D("0.6961548")
+    assert legs.worst_net == D("0.6961548")  # one level each side: the limits are the prices
+    assert legs.fees == D("0.09985") + D("0.4015952")  # MEXC's in BTC at 50000, Gate's
+
+
+def test_the_worst_case_at_the_limit_prices_is_bounded() -> None:
+    # Found at no fees (the account's fee is only known to execution), over two ask levels:
+    # filled as walked the trade earns, but with every unit at the limits it loses.
+    buy = OrderBook(
+        "mexc", "BTC/USDT", ((49000.0, 1.0),), ((50000.0, 0.001), (50400.0, 1.0)), None, None, 0.0
+    )
+    sell = OrderBook("gateio", "BTC/USDT", ((50500.0, 0.002),), ((50600.0, 1.0),), None, None, 0.0)
+    free = {m.venue: replace(m, taker_fee=D(0)) for m in (MEXC_BTC, GATE_BTC)}
+    opp = find_opportunity(
+        buy, sell, free["mexc"], free["gateio"], max_notional=D(1000), min_profit=D(0)
+    )
+    assert opp is not None
+    assert opp.amount == D("0.002")
+    quote_fee = replace(MEXC_BTC, buy_fee_in_base=False)
+    # expected: 101 - 0.202 - (50 + 50.4) - 0.0502 = 0.3478
+    # worst: 0.002 * 50500 * 0.998 - 0.002 * 50400 * 1.0005 = 100.798 - 100.85040 = -0.0524
+    skipped = size_trade(opp, quote_fee, GATE_BTC, room(max_notional=D(1000)))
+    assert skipped == Skip(
+        "worst case at the limit prices -0.052400 is a loss beyond max_worst_case_loss 0"
+    )
+    allowed = room(max_notional=D(1000), max_worst_case_loss=D("0.06"))
+    plan = size_trade(opp, quote_fee, GATE_BTC, allowed)
+    assert isinstance(plan, Plan)
+    assert (plan.legs.expected_net, plan.legs.worst_net) == (D("0.3478"), D("-0.0524"))
 
 
 @pytest.mark.parametrize(
@@ -147,6 +223,8 @@ async def test_a_paper_trade_runs_the_executor_and_moves_only_paper_balances(
     ex = Executor(wallets, ledger, config, await RiskGuard.load(ledger, config))
     outcome = await ex.execute(OPP)
     assert outcome.state is IntentState.SETTLED
-    assert outcome.pnl == OPP.net_profit
-    assert wallets["mexc"].free["BTC"] == D("0.01") + OPP.amount * (1 - D("0.0005"))
-    assert wallets["gateio"].free["USDT"] == D(1000) + OPP.sell_proceeds - OPP.sell_fee
+    (intent,) = await ledger.query("SELECT expected_profit FROM intents")
+    assert outcome.pnl == D(intent["expected_profit"])
+    bought, sold = outcome.bought, outcome.sold
+    assert wallets["mexc"].free["BTC"] == D("0.01") + bought * (1 - D("0.0005"))
+    assert wallets["gateio"].free["BTC"] == D("0.01") - sold

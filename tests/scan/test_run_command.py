@@ -71,8 +71,10 @@ async def test_run_trades_a_planted_opportunity_once_and_balances_agree(
         options = RunOptions(duration=3.0, stream_options=(("ready_timeout", 0.3),))
         assert await run(load_settings(None), options) == 0
         mexc, gate = sim.state("mexc"), sim.state("gateio")
-        # 0.01 @ 63000 + 0.005 @ 63010 bought on MEXC; 0.015 @ 63400 sold on Gate (fee 0.2 %).
-        assert mexc.free["USDT"] == Decimal("5000") - Decimal("945.05")
+        # 0.015 @ 63400 sold on Gate (fee 0.2 %). MEXC keeps 0.05 % of the BTC it delivers,
+        # so 0.015008 is bought (0.01 @ 63000 + 0.005008 @ 63010) and 0.015000496 received.
+        assert mexc.free["USDT"] == Decimal("5000") - Decimal("945.55408")
+        assert mexc.free["BTC"] == Decimal("0.015000496")
         assert gate.free["USDT"] == Decimal("951.0") * Decimal("0.998")
         assert gate.free["BTC"] == Decimal("1") - Decimal("0.015")
     ledger = Ledger(tmp_path / "ledger.sqlite")
@@ -81,13 +83,106 @@ async def test_run_trades_a_planted_opportunity_once_and_balances_agree(
     ledger.close()
     assert [(r["state"], Decimal(r["amount"])) for r in intents] == [("settled", Decimal("0.015"))]
     assert [(Decimal(r["bought"]), Decimal(r["sold"]), r["one_legged"]) for r in trades] == [
-        (Decimal("0.015"), Decimal("0.015"), 0)
+        (Decimal("0.015008"), Decimal("0.015"), 0)
     ]
+
+
+# Issue 13's case: a cross over three MEXC ask levels and two Gate bid levels, cut down by
+# risk.max_exposure into the first level of each. Market facts as in the planted scenario.
+CUT_DOWN = """
+name = "cut-down"
+[sandbox]
+api_key = "sim-key"
+api_secret = "sim-secret"
+[venues.mexc]
+cadence_ms = 10
+taker_fee = "0.0005"
+[venues.gateio]
+cadence_ms = 10
+taker_fee = "0.002"
+[[markets]]
+symbol = "BTC/USDT"
+mexc = { price_decimals = 2, amount_decimals = 6, min_amount = "0.000001", min_notional = "1" }
+gateio = { price_decimals = 1, amount_decimals = 6, min_amount = "0.000001", min_notional = "3" }
+[balances.mexc]
+USDT = "20000"
+[balances.gateio]
+BTC = "1"
+[[books]]
+venue = "mexc"
+symbol = "BTC/USDT"
+bids = [["49990.00", "1"]]
+asks = [["50000.00", "0.05"], ["50010.00", "0.1"], ["50100.00", "0.2"]]
+[[books]]
+venue = "gateio"
+symbol = "BTC/USDT"
+bids = [["50300.0", "0.1"], ["50250.0", "0.2"]]
+asks = [["50310.0", "1"]]
+"""
+
+
+async def test_a_trade_cut_down_by_exposure_trades_at_its_own_walk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "cut.toml"
+    path.write_text(CUT_DOWN)
+    scenario = load_scenario(path)
+    async with Simulator(scenario) as sim:
+        for venue in ("mexc", "gateio"):
+            prefix = f"ARB_EXCHANGES__{venue.upper()}__"
+            monkeypatch.setenv(prefix + "REST_URL", sim.rest_url(venue))
+            monkeypatch.setenv(prefix + "WS_URL", sim.ws_url(venue))
+            monkeypatch.setenv(prefix + "API_KEY", scenario.api_key)
+            monkeypatch.setenv(prefix + "API_SECRET", scenario.api_secret)
+        monkeypatch.setenv("ARB_SYMBOLS", "BTC/USDT")
+        monkeypatch.setenv("ARB_TRADING__MAX_NOTIONAL", "20000")  # risk.max_exposure stays 200
+        monkeypatch.setenv("ARB_LEDGER__PATH", str(tmp_path / "ledger.sqlite"))
+        monkeypatch.setenv("ARB_RISK__KILL_SWITCH_PATH", str(tmp_path / "KILL"))
+        options = RunOptions(duration=3.0, stream_options=(("ready_timeout", 0.3),))
+        assert await run(load_settings(None), options) == 0
+        mexc, gate = sim.state("mexc"), sim.state("gateio")
+        btc = mexc.free["BTC"] + gate.free["BTC"]
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    intents = ledger.query_sync(
+        "SELECT id, state, amount, buy_price, sell_price, expected_profit, worst_case_profit "
+        "FROM intents WHERE state != 'skipped' ORDER BY created_at_ms, rowid"
+    )
+    orders = ledger.query_sync(
+        "SELECT exchange, side, amount, price, filled FROM orders WHERE intent_id = ? "
+        "ORDER BY exchange",
+        (intents[0]["id"],),
+    )
+    ledger.close()
+    # The planted books stay, so it trades again while the run lasts; the first trade:
+    # 200 USDT of exposure room at the walk's 50100 limit sells 0.003992 BTC; MEXC keeps
+    # 0.05 % of what it delivers, so 0.003994 is bought. Both fit the best level on each side.
+    D = Decimal
+    assert [tuple(D(v) if i > 1 else v for i, v in enumerate(o)) for o in orders] == [
+        ("gateio", "sell", D("0.003992"), D("50300"), D("0.003992")),
+        ("mexc", "buy", D("0.003994"), D("50000"), D("0.003994")),
+    ]
+    # 200.7976 - 0.4015952 (Gate's fee) - 199.7 + 0.000000003 BTC left over * 50000
+    first = intents[0]
+    assert first["state"] == "settled"
+    assert [D(first[k]) for k in ("amount", "buy_price", "sell_price")] == [
+        D("0.003992"),
+        D("50000"),
+        D("50300"),
+    ]
+    assert (D(first["expected_profit"]), D(first["worst_case_profit"])) == (
+        D("0.6961548"),
+        D("0.6961548"),
+    )
+    # every trade settled, and the base held across both venues grew only by what each
+    # grossed-up buy delivered beyond its sell: under one step per trade
+    assert {r["state"] for r in intents} == {"settled"}
+    assert D(0) <= btc - D(1) < len(intents) * D("0.000001")
 
 
 def test_shipped_settings_file_documents_every_run_setting(tmp_path: Path) -> None:
     shutil.copy(HERE.parents[1] / "settings.toml", tmp_path / "settings.toml")
     settings = load_settings(tmp_path / "settings.toml")
     assert settings.trading.policy == "unwind"
+    assert settings.trading.max_worst_case_loss == 0
     assert settings.risk.max_consecutive_failures == 3
     assert settings.paper.balances["mexc"]["USDT"] == Decimal("1000")
