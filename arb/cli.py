@@ -149,7 +149,8 @@ def symbols(
 
     One row per unified symbol: each venue's native id, price and amount precision, minimum
     amount, minimum notional, taker fee and whether it is active. Without --symbols it lists
-    the configured `symbols`; `--symbols all` lists every spot pair of every chosen venue.
+    the configured `symbols`; `--symbols all` lists every pair in `quote_currencies` active
+    on the chosen venues (what `arb scan --symbols all` watches).
     """
     settings = _load(settings_file, log_level, exchanges, symbols)
     from arb.venues.symbols_cmd import run_symbols  # noqa: PLC0415 - keep `arb --help` fast

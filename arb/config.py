@@ -20,7 +20,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-from arb.domain.symbols import Symbol
+from arb.domain.symbols import ALL_PAIRS, Symbol
 from arb.errors import ConfigError
 
 KNOWN_VENUES = ("mexc", "gateio")
@@ -198,8 +198,8 @@ def parse_venue_list(value: object, key: str) -> tuple[str, ...]:
 def parse_symbol_list(value: object, key: str) -> tuple[str, ...]:
     """Parse unified symbols (`BTC/USDT`) from a list or comma string; `all` passes through."""
     items = _string_list(value, key)
-    if [i.lower() for i in items] == ["all"]:
-        return ("all",)
+    if [i.lower() for i in items] == list(ALL_PAIRS):
+        return ALL_PAIRS
     out: list[str] = []
     for item in items:
         try:

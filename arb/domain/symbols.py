@@ -1,8 +1,8 @@
-"""Unified symbols, per-venue market facts and the symbol-resolution table."""
+"""Unified symbols, per-venue market facts, the symbol-resolution table and symbol selection."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
@@ -11,6 +11,9 @@ from typing import Any
 from arb.domain.rounding import EXACT
 
 _ONE = Decimal(1)
+# The `symbols` setting / --symbols value meaning "every pair in `quote_currencies` tradable
+# on the chosen venues" (as parsed by arb.config).
+ALL_PAIRS: tuple[str, ...] = ("all",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,3 +151,46 @@ class SymbolTable:
             elsewhere = set().union(*(s for v, s in listed.items() if v != venue))
             only[venue] = tuple(sorted(symbols - elsewhere))
         return only
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The symbols to watch and what the user should know about the ones left out."""
+
+    symbols: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+def select_symbols(
+    table: SymbolTable, venues: Sequence[str], wanted: Sequence[str], quotes: Sequence[str]
+) -> Selection:
+    """Pick the symbols active on at least two chosen venues; explain every one left out.
+
+    `wanted` is ALL_PAIRS or unified symbols; ALL_PAIRS takes every pair quoted in `quotes`
+    (with two chosen venues: every such pair active on both). `arb scan`, `arb run` and
+    `arb symbols` all select with this, so they agree on what `all` means.
+    """
+    all_pairs = tuple(wanted) == ALL_PAIRS
+    notes: list[str] = []
+    listed = {v: table.common_symbols([v]) for v in venues}
+    if all_pairs:
+        candidates = sorted(
+            {s for symbols in listed.values() for s in symbols if s.split("/")[1] in quotes}
+        )
+    else:
+        candidates = list(wanted)
+    chosen: list[str] = []
+    for symbol in candidates:
+        on = [v for v in venues if (m := table.get_market(v, symbol)) is not None and m.active]
+        if len(on) >= 2:
+            chosen.append(symbol)
+        elif not all_pairs:
+            where = f"active only on {on[0]}" if on else "not active on any chosen venue"
+            notes.append(f"{symbol}: {where}; skipped")
+    if all_pairs:
+        for venue, only in table.single_venue_symbols(venues).items():
+            quoted = [s for s in only if s.split("/")[1] in quotes]
+            if quoted:
+                plural = "s are" if len(quoted) != 1 else " is"
+                notes.append(f"{len(quoted)} symbol{plural} listed only on {venue}")
+    return Selection(tuple(chosen), tuple(notes))

@@ -17,19 +17,12 @@ from rich.console import Console
 from rich.live import Live
 
 from arb.config import DEFAULT_SYMBOLS, Secret, Settings
-from arb.domain.symbols import SymbolTable
+from arb.domain.symbols import Selection, SymbolTable, select_symbols
 from arb.errors import ArbError
 from arb.ledger import Ledger, insert
 from arb.log import HotLog
 from arb.scan.detector import OpportunityEvent
-from arb.scan.engine import (
-    OnEvent,
-    Pipeline,
-    Selection,
-    check_symbols,
-    open_markets,
-    select_symbols,
-)
+from arb.scan.engine import OnEvent, Pipeline, check_symbols, open_markets
 from arb.scan.output import FeedRow, LineWriter, event_json, live_view, summary_lines
 from arb.venues.adapter import Venue
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from loguru import logger
 
 from arb.config import Settings
-from arb.domain.symbols import MarketInfo, SymbolTable
+from arb.domain.symbols import ALL_PAIRS, MarketInfo, Selection, SymbolTable
 from arb.errors import ArbError, ConfigError
 from arb.log import HotLog
 from arb.scan.detector import Detector, Limits, OpportunityEvent
@@ -29,43 +29,6 @@ OnEvent = Callable[[OpportunityEvent], Awaitable[None] | None]
 # scan` growing 0.4 MB/min in `make soak`. A full collection every this many seconds frees
 # them; with the start-up heap frozen (`cli.run_long`) it takes about 3 ms.
 SWEEP_S = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class Selection:
-    """The symbols to watch and what the user should know about the ones left out."""
-
-    symbols: tuple[str, ...]
-    notes: tuple[str, ...]
-
-
-def select_symbols(
-    table: SymbolTable, venues: Sequence[str], wanted: Sequence[str], quotes: Sequence[str]
-) -> Selection:
-    """Pick the symbols tradable on at least two chosen venues; explain every one left out."""
-    notes: list[str] = []
-    listed = {v: table.common_symbols([v]) for v in venues}
-    if tuple(wanted) == ("all",):
-        candidates = sorted(
-            {s for symbols in listed.values() for s in symbols if s.split("/")[1] in quotes}
-        )
-    else:
-        candidates = list(wanted)
-    chosen: list[str] = []
-    for symbol in candidates:
-        on = [v for v in venues if (m := table.get_market(v, symbol)) is not None and m.active]
-        if len(on) >= 2:
-            chosen.append(symbol)
-        elif tuple(wanted) != ("all",):
-            where = f"active only on {on[0]}" if on else "not active on any chosen venue"
-            notes.append(f"{symbol}: {where}; skipped")
-    if tuple(wanted) == ("all",):
-        for venue, only in table.single_venue_symbols(venues).items():
-            quoted = [s for s in only if s.split("/")[1] in quotes]
-            if quoted:
-                plural = "s are" if len(quoted) != 1 else " is"
-                notes.append(f"{len(quoted)} symbol{plural} listed only on {venue}")
-    return Selection(tuple(chosen), tuple(notes))
 
 
 @dataclass(slots=True)
@@ -233,5 +196,5 @@ async def open_markets(
 def check_symbols(selection: Selection, wanted: Sequence[str], venues: Sequence[str]) -> None:
     """ConfigError when none of the requested symbols can be scanned."""
     if not selection.symbols:
-        what = "no pair" if tuple(wanted) == ("all",) else ", ".join(wanted)
+        what = "no pair" if tuple(wanted) == ALL_PAIRS else ", ".join(wanted)
         raise ConfigError("symbols", f"{what}: not listed and active on two of {', '.join(venues)}")

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from arb.config import Settings
-from arb.domain.symbols import MarketInfo, Symbol, SymbolTable
+from arb.domain.symbols import ALL_PAIRS, MarketInfo, Symbol, SymbolTable, select_symbols
 from arb.venues.adapter import Venue
 from arb.venues.profiles import profile_for
 
@@ -38,14 +38,13 @@ async def load_table(settings: Settings, venue_ids: Sequence[str]) -> SymbolTabl
 
 
 def build_rows(
-    table: SymbolTable, venue_ids: Sequence[str], symbols: Sequence[str]
+    table: SymbolTable, venue_ids: Sequence[str], symbols: Sequence[str], quotes: Sequence[str]
 ) -> tuple[SymbolRow, ...]:
-    """Rows for `symbols` (all symbols every venue lists when empty), sorted by symbol."""
-    if symbols:
-        wanted = sorted({str(Symbol.parse(text)) for text in symbols})
+    """Rows for `symbols` (or for every pair `all` selects, as scan does), sorted by symbol."""
+    if tuple(symbols) == ALL_PAIRS:
+        wanted = list(select_symbols(table, venue_ids, ALL_PAIRS, quotes).symbols)
     else:
-        listed = [_listed(table, venue) for venue in venue_ids]
-        wanted = sorted(set.intersection(*listed)) if listed else []
+        wanted = sorted({str(Symbol.parse(text)) for text in symbols})
     return tuple(
         SymbolRow(
             symbol=symbol,
@@ -53,11 +52,6 @@ def build_rows(
         )
         for symbol in wanted
     )
-
-
-def _listed(table: SymbolTable, venue: str) -> set[str]:
-    # Asked about one venue alone, "symbols no other venue lists" is every symbol it lists.
-    return set(table.single_venue_symbols([venue]).get(venue, ()))
 
 
 def _text(value: Decimal) -> str:
@@ -125,16 +119,25 @@ async def run_symbols(
     *,
     console: Console | None = None,
 ) -> int:
-    """Load markets, print the symbol table (rich or JSON); exit 1 if a symbol is listed nowhere."""
+    """Load markets, print the symbol table (rich or JSON).
+
+    Exit 1 if a requested symbol is listed on no chosen venue, or `all` selects no pair.
+    """
     venues = tuple(dict.fromkeys(profile_for(v).venue_id for v in venue_ids))
     table = await load_table(settings, venues)
-    rows = build_rows(table, venues, symbols)
+    rows = build_rows(table, venues, symbols, settings.quote_currencies)
     out = console or Console()
     # Console output is blocking I/O: keep it off the event loop.
     if as_json:
         await asyncio.to_thread(out.out, to_json(rows), highlight=False)
     else:
         await asyncio.to_thread(out.print, to_table(rows))
+    if not rows and tuple(symbols) == ALL_PAIRS:
+        quotes = ", ".join(settings.quote_currencies)
+        await asyncio.to_thread(
+            out.print, f"[yellow]no pair in {quotes} is active on two of {', '.join(venues)}"
+        )
+        return 1
     nowhere = [row.symbol for row in rows if all(m is None for _, m in row.markets)]
     if nowhere:
         await asyncio.to_thread(

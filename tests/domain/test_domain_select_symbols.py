@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from arb.domain.symbols import MarketInfo, SymbolTable
-from arb.scan.engine import select_symbols
+from arb.domain.symbols import MarketInfo, SymbolTable, select_symbols
 
 
 def info(venue: str, symbol: str, *, active: bool = True) -> MarketInfo:
