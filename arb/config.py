@@ -116,10 +116,12 @@ class PaperSettings:
 
 @dataclass(frozen=True, slots=True)
 class MarketDataSettings:
-    """How fresh and how deep a book must be to be used."""
+    """How fresh and how deep a book must be to be used; how a missing venue is retried."""
 
     max_age_ms: int = 5000
     depth: int = 20
+    # A venue unreachable at start-up is retried in the background, waits doubling up to this.
+    venue_retry_max_s: int = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,7 +321,7 @@ _TABLE_KEYS = {
         "kill_poll_ms",
     },
     "paper": {"balances"},
-    "market_data": {"max_age_ms", "depth"},
+    "market_data": {"max_age_ms", "depth", "venue_retry_max_s"},
     "ledger": {"path"},
     "log": {"level", "file"},
 }
@@ -359,6 +361,13 @@ def _build(raw: dict[str, Any], selection: object, env_name: str) -> Settings:
         market_data=MarketDataSettings(
             max_age_ms=_int(market, "market_data.max_age_ms", defaults.market_data.max_age_ms, 1),
             depth=_int(market, "market_data.depth", defaults.market_data.depth, 1, 400),
+            venue_retry_max_s=_int(
+                market,
+                "market_data.venue_retry_max_s",
+                defaults.market_data.venue_retry_max_s,
+                1,
+                3600,
+            ),
         ),
         ledger=LedgerSettings(
             path=_path(raw.get("ledger", {}), "ledger.path", Path("var/ledger.sqlite"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,7 +17,7 @@ from arb.execution.executor import Executor
 from arb.execution.legs import TradingVenue
 from arb.execution.paper import paper_venues
 from arb.execution.risk import reset_breaker
-from arb.execution.session import trading
+from arb.execution.session import fetch_fees, trading
 from arb.execution.settings import execution_settings
 from arb.ledger import Ledger, insert
 from arb.log import HotLog
@@ -93,17 +94,29 @@ async def run(settings: Settings, options: RunOptions) -> int:
                 stream_options=options.stream_options,
             )
             pipeline = await open_pipeline(stack, settings, scan_options, on_event, hot, console)
-            working = pipeline.venues
-            venues: dict[str, TradingVenue] = dict(working)
-            if options.paper:
+
+            def tradable(working: Mapping[str, TradingVenue]) -> dict[str, TradingVenue]:
+                if not options.paper:
+                    return dict(working)
                 now = time.monotonic
-                venues = dict(
+                return dict(
                     paper_venues(
                         {v: venue.market for v, venue in working.items()},
                         pipeline.settings.paper.balances,
                         lambda v, s: pipeline.detector.usable_book(v, s, now()),
                     )
                 )
+
+            venues = tradable(pipeline.venues)  # the executor's own map: late venues join it
+
+            async def on_join(venue_id: str, venue: TradingVenue, symbols: tuple[str, ...]) -> None:
+                # Its taker fees first (and any symbol new to the others'); only then does
+                # the pipeline use its books, so no trade involves it before its fee is known.
+                joined = tradable({venue_id: venue})
+                await fetch_fees({**venues, **joined}, symbols)
+                venues.update(joined)
+
+            pipeline.on_join = on_join
             stop = asyncio.Event()
             async with trading(
                 venues,

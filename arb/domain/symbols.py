@@ -162,13 +162,20 @@ class Selection:
 
 
 def select_symbols(
-    table: SymbolTable, venues: Sequence[str], wanted: Sequence[str], quotes: Sequence[str]
+    table: SymbolTable,
+    venues: Sequence[str],
+    wanted: Sequence[str],
+    quotes: Sequence[str],
+    pending: Sequence[str] = (),
 ) -> Selection:
     """Pick the symbols active on at least two chosen venues; explain every one left out.
 
     `wanted` is ALL_PAIRS or unified symbols; ALL_PAIRS takes every pair quoted in `quotes`
     (with two chosen venues: every such pair active on both). `arb scan`, `arb run` and
-    `arb symbols` all select with this, so they agree on what `all` means.
+    `arb symbols` all select with this, so they agree on what `all` means. `venues`
+    answered; `pending` did not yet. A requested symbol active on one answered venue is
+    watched there already when a pending venue could make it two. With ALL_PAIRS, only pairs
+    two answered venues list are watched (the rest wait for a venue to join).
     """
     all_pairs = tuple(wanted) == ALL_PAIRS
     notes: list[str] = []
@@ -184,6 +191,11 @@ def select_symbols(
         on = [v for v in venues if (m := table.get_market(v, symbol)) is not None and m.active]
         if len(on) >= 2:
             chosen.append(symbol)
+        elif on and pending and not all_pairs and len(on) + len(pending) >= 2:
+            chosen.append(symbol)
+            notes.append(
+                f"{symbol}: active only on {on[0]} so far; waiting for {', '.join(pending)}"
+            )
         elif not all_pairs:
             where = f"active only on {on[0]}" if on else "not active on any chosen venue"
             notes.append(f"{symbol}: {where}; skipped")

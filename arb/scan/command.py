@@ -78,37 +78,51 @@ async def stop_signals() -> AsyncIterator[asyncio.Event]:
             loop.remove_signal_handler(sig)
 
 
-async def open_venues(
-    stack: AsyncExitStack, settings: Settings, console: Console
-) -> tuple[dict[str, Venue], SymbolTable, Selection]:
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """The venues after start-up: those that answered, those still retried, what to watch."""
+
+    working: dict[str, Venue]
+    pending: dict[str, Venue]
+    table: SymbolTable
+    selection: Selection
+
+
+async def open_venues(stack: AsyncExitStack, settings: Settings, console: Console) -> Opened:
     """Open every chosen venue, load markets concurrently (with progress), pick the symbols.
 
-    A venue that cannot be reached is named with its URL; two reachable venues are needed.
+    A venue that cannot be reached is named with its URL, left out and retried in the
+    background by the pipeline while the others scan. When none answers, ArbError (exit 1)
+    names every venue and URL: that is our network or settings, not one venue's outage.
     """
     venues = {
         v: await stack.enter_async_context(Venue(settings.venue(v))) for v in settings.exchanges
     }
     with console.status(f"Loading markets on {', '.join(venues)}..."):
         table, failed = await open_markets(settings, venues)
+    working = {v: venue for v, venue in venues.items() if v not in failed}
+    pending = {v: venues[v] for v in failed}
+    if not working:
+        down = "; ".join(f"{v} at {venues[v].rest_url} ({failed[v]})" for v in failed)
+        raise ArbError(f"no venue answered at start-up: {down}")
     for venue_id, reason in failed.items():
         logger.bind(venue=venue_id).error(
-            "cannot load markets from {}: {}", venues[venue_id].rest_url, reason
+            "cannot load markets from {}: {}; scanning without it and retrying in the background",
+            venues[venue_id].rest_url,
+            reason,
         )
-    working = {v: venue for v, venue in venues.items() if v not in failed}
-    if len(working) < 2:
-        down = ", ".join(f"{v} ({venues[v].rest_url})" for v in failed)
-        raise ArbError(f"arbitrage needs two reachable venues; unreachable: {down}")
-    selection = select_symbols(table, tuple(working), settings.symbols, settings.quote_currencies)
+    s = settings
+    selection = select_symbols(table, tuple(working), s.symbols, s.quote_currencies, tuple(pending))
     for note in selection.notes:
         logger.warning(note)
-    check_symbols(selection, settings.symbols, tuple(working))
+    check_symbols(selection, settings.symbols, tuple(working), tuple(pending))
     logger.info(
         "watching {} symbols on {}: {}",
         len(selection.symbols),
         ", ".join(working),
         ", ".join(selection.symbols[:10]) + (" ..." if len(selection.symbols) > 10 else ""),
     )
-    return working, table, selection
+    return Opened(working, pending, table, selection)
 
 
 async def open_pipeline(
@@ -122,14 +136,15 @@ async def open_pipeline(
     """Start the sandbox if asked, open the venues and build the detection pipeline."""
     if options.sandbox:
         settings = await stack.enter_async_context(sandbox(settings, options.scenario))
-    working, table, selection = await open_venues(stack, settings, console)
+    opened = await open_venues(stack, settings, console)
     return Pipeline(
         settings,
-        working,
-        table,
-        selection.symbols,
+        opened.working,
+        opened.table,
+        opened.selection.symbols,
         on_event,
         hot=hot,
+        pending=opened.pending,
         stream_options=dict(options.stream_options),
     )
 
@@ -161,7 +176,9 @@ async def scan(settings: Settings, options: ScanOptions) -> int:
     if pipeline is not None:
         resyncs = {v: f.resyncs for v, f in pipeline.feeds.items()}
         out = sys.stderr if options.as_json else sys.stdout
-        for line in summary_lines(pipeline.detector.stats, resyncs, time.monotonic() - started):
+        down = {v: venue.rest_url for v, venue in pipeline.pending.items()}
+        seconds = time.monotonic() - started
+        for line in summary_lines(pipeline.detector.stats, resyncs, seconds, down):
             print(line, file=out)
     return 0
 

@@ -84,7 +84,7 @@ class Detector:
         wall_ms: Callable[[], int],
     ) -> None:
         # markets[symbol][venue]: only symbols listed on two or more chosen venues
-        self._markets = markets
+        self._markets = {symbol: dict(listed) for symbol, listed in markets.items()}
         self._limits = limits
         self._max_age_s = max_age_ms / 1000
         self._max_age_ms = max_age_ms
@@ -98,20 +98,32 @@ class Detector:
     def _slot(self, venue: str, symbol: str) -> _Slot:
         slot = self._slots.get((venue, symbol))
         if slot is None:
-            slot = self._slots[(venue, symbol)] = _Slot()
-            markets = self._markets.get(symbol, {})
-            if venue in markets:
-                for other, other_market in markets.items():
-                    if other != venue:
-                        pair = _Pair(
-                            self._slot(other, symbol),
-                            markets[venue],
-                            other_market,
-                            (symbol, venue, other),
-                            (symbol, other, venue),
-                        )
-                        slot.pairs.append(pair)
+            slot = self._slots[(venue, symbol)] = _Slot()  # stored first: pairs point back
+            slot.pairs = self._pairs(venue, symbol)
         return slot
+
+    def _pairs(self, venue: str, symbol: str) -> list[_Pair]:
+        markets = self._markets.get(symbol, {})
+        if venue not in markets:
+            return []
+        return [
+            _Pair(
+                self._slot(other, symbol),
+                markets[venue],
+                other_market,
+                (symbol, venue, other),
+                (symbol, other, venue),
+            )
+            for other, other_market in markets.items()
+            if other != venue
+        ]
+
+    def list_markets(self, symbol: str, markets: Mapping[str, MarketInfo]) -> None:
+        """Evaluate `symbol` on `markets[venue]` from now on (a venue that joined late)."""
+        self._markets[symbol] = dict(markets)
+        for (venue, listed), slot in list(self._slots.items()):
+            if listed == symbol:
+                slot.pairs = self._pairs(venue, symbol)
 
     def alive(self, venue: str, symbol: str, at: float) -> None:
         """The stream delivered a heartbeat (or any frame) at monotonic time `at`."""

@@ -1,12 +1,16 @@
 """The scan pipeline: open venues, load markets, pick symbols, stream books into the detector.
 
 `arb scan` and `arb run` share it; `run` passes an `on_opportunity` callback that trades.
+A venue that did not answer at start-up is retried in the background (doubling, jittered
+waits up to `market_data.venue_retry_max_s`) while the others scan; when it answers, its
+markets join the detector and its books are streamed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,7 +18,7 @@ from dataclasses import dataclass, field
 from loguru import logger
 
 from arb.config import Settings
-from arb.domain.symbols import ALL_PAIRS, MarketInfo, Selection, SymbolTable
+from arb.domain.symbols import ALL_PAIRS, MarketInfo, Selection, SymbolTable, select_symbols
 from arb.errors import ArbError, ConfigError
 from arb.log import HotLog
 from arb.scan.detector import Detector, Limits, OpportunityEvent
@@ -22,6 +26,9 @@ from arb.venues.adapter import Venue
 from arb.venues.books import BookStatus, BookStatusKind
 
 OnEvent = Callable[[OpportunityEvent], Awaitable[None] | None]
+# Called when a venue that was down at start-up answers, before any of its books is used
+# (`arb run` fetches its taker fees and opens it for trading): venue id, venue, symbols.
+OnJoin = Callable[[str, Venue, tuple[str, ...]], Awaitable[None]]
 
 # A dropped connection leaves its ccxt client and aiohttp WebSocket in reference cycles, and
 # each holds the writer's zlib compressor: about 340 KB of C memory the collector does not
@@ -35,14 +42,33 @@ SWEEP_S = 30.0
 class FeedState:
     """Per-venue counters for the live view."""
 
-    state: str = "starting"
+    state: str = "starting"  # "connecting" while a venue down at start-up is retried
     updates: int = 0
     resyncs: int = 0
     books: dict[str, float] = field(default_factory=dict)  # symbol -> received_at
 
 
+def join_delay(attempt: int, cap_s: float, rand: Callable[[], float] = random.random) -> float:
+    """Seconds before retry `attempt` (0-based) of a missing venue: 1, 2, 4 ... up to `cap_s`.
+
+    "Equal jitter" (half fixed, half random) keeps processes started together, or restarted
+    by a supervisor, from knocking on a recovering venue in lockstep.
+    """
+    base = min(cap_s, 2.0**attempt)
+    return base / 2 + rand() * base / 2
+
+
+def listed_on(table: SymbolTable, venues: Sequence[str], symbol: str) -> dict[str, MarketInfo]:
+    """The active markets of `symbol` on `venues`."""
+    return {v: m for v in venues if (m := table.get_market(v, symbol)) is not None and m.active}
+
+
 class Pipeline:
-    """Books from every venue into one detector; events out to `on_event`."""
+    """Books from every venue into one detector; events out to `on_event`.
+
+    `venues` answered at start-up; `pending` did not and are retried in the background
+    until they answer, then join (see `on_join`).
+    """
 
     def __init__(
         self,
@@ -53,20 +79,22 @@ class Pipeline:
         on_event: OnEvent,
         *,
         hot: HotLog,
+        pending: Mapping[str, Venue] | None = None,
         stream_options: Mapping[str, float] | None = None,
         sweep_s: float = SWEEP_S,
         mono: Callable[[], float] = time.monotonic,
         wall_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
         self.settings = settings
-        self.venues = venues
+        self.venues = dict(venues)  # grows as pending venues join
+        self.pending = dict(pending or {})
+        self.table = table
         self.symbols = tuple(symbols)
+        self.on_join: OnJoin | None = None
         markets: dict[str, dict[str, MarketInfo]] = {}
         for symbol in symbols:
-            for venue in venues:
-                market = table.get_market(venue, symbol)
-                if market is not None and market.active:
-                    markets.setdefault(symbol, {})[venue] = market
+            if len(listed := listed_on(table, tuple(venues), symbol)) >= 2:
+                markets[symbol] = listed
         self.detector = Detector(
             markets,
             Limits(
@@ -79,6 +107,7 @@ class Pipeline:
             wall_ms=wall_ms,
         )
         self.feeds = {v: FeedState() for v in venues}
+        self.feeds.update({v: FeedState(state="connecting") for v in self.pending})
         self._on_event = on_event
         self._hot = hot
         # A quiet MEXC book sends no delta to start from; after this long it is built from
@@ -87,19 +116,89 @@ class Pipeline:
         self._sweep_s = sweep_s
         self._mono = mono
         self._wall_ms = wall_ms
+        self._streaming: set[tuple[str, str]] = set()
+        self._group: asyncio.TaskGroup | None = None
+        # Pings often enough that a quiet book's connection proves itself alive in time.
+        self._heartbeat_ms = max(250, settings.market_data.max_age_ms // 2)
 
     async def run(self) -> None:
         """Stream every (venue, symbol) book until cancelled; one supervisor per stream."""
-        # Pings often enough that a quiet book's connection proves itself alive in time.
-        heartbeat_ms = max(250, self.settings.market_data.max_age_ms // 2)
         for venue in self.venues.values():
-            venue.keep_alive(heartbeat_ms)
+            venue.keep_alive(self._heartbeat_ms)
         async with asyncio.TaskGroup() as group:
-            for venue_id, venue in self.venues.items():
-                for symbol in self.symbols:
-                    group.create_task(self._supervise(venue_id, venue, symbol))
+            self._group = group
+            for venue_id in self.venues:
+                self._stream(venue_id, self.symbols)
+            for venue_id in self.pending:
+                group.create_task(self._join(venue_id))
             group.create_task(self._watchdog())
             group.create_task(self._sweep())
+
+    def _stream(self, venue_id: str, symbols: Sequence[str]) -> None:
+        """Start a supervised book stream for each of `symbols` the venue lists (once)."""
+        assert self._group is not None
+        venue = self.venues[venue_id]
+        for symbol in symbols:
+            market = self.table.get_market(venue_id, symbol)
+            if market is None or not market.active or (venue_id, symbol) in self._streaming:
+                continue
+            self._streaming.add((venue_id, symbol))
+            self._group.create_task(self._supervise(venue_id, venue, symbol))
+
+    async def _join(self, venue_id: str) -> None:
+        """Retry a venue that was down at start-up until it answers; then let it join."""
+        venue = self.pending[venue_id]
+        cap = float(self.settings.market_data.venue_retry_max_s)
+        attempt = 0
+        while True:
+            delay = join_delay(attempt, cap)
+            attempt += 1
+            await asyncio.sleep(delay)
+            try:
+                infos = await venue.load_markets()
+            except ArbError as exc:
+                logger.bind(venue=venue_id).warning(
+                    "still cannot load markets from {}: {}; next try within {:.0f} s",
+                    venue.rest_url,
+                    exc.message,
+                    min(cap, 2.0**attempt),
+                )
+                continue
+            except Exception:  # noqa: BLE001 - the one catch-all of this long-running loop
+                logger.bind(venue=venue_id).exception("loading markets crashed; retrying")
+                continue
+            await self._admit(venue_id, venue, infos)
+            return
+
+    async def _admit(self, venue_id: str, venue: Venue, infos: Sequence[MarketInfo]) -> None:
+        """A late venue answered: re-pick the symbols, let it trade, then stream its books."""
+        del self.pending[venue_id]
+        known = [m for v in self.table.venues for m in self.table.markets_of(v).values()]
+        self.table = SymbolTable([*known, *infos])
+        answered = (*self.venues, venue_id)
+        s = self.settings
+        selection = select_symbols(
+            self.table, answered, s.symbols, s.quote_currencies, tuple(self.pending)
+        )
+        for note in selection.notes:
+            logger.warning(note)
+        if self.on_join is not None:
+            await self.on_join(venue_id, venue, selection.symbols)  # before any book is used
+        self.venues[venue_id] = venue
+        venue.keep_alive(self._heartbeat_ms)
+        for symbol in selection.symbols:
+            if len(listed := listed_on(self.table, answered, symbol)) >= 2:
+                self.detector.list_markets(symbol, listed)
+        self.symbols = tuple(dict.fromkeys((*self.symbols, *selection.symbols)))
+        self.feeds[venue_id].state = "starting"
+        for v in answered:
+            self._stream(v, selection.symbols)
+        logger.bind(venue=venue_id).info(
+            "answered: {} markets loaded; now watching {} symbols on {}",
+            len(infos),
+            len(selection.symbols),
+            ", ".join(answered),
+        )
 
     async def _supervise(self, venue_id: str, venue: Venue, symbol: str) -> None:
         delay = 1.0
@@ -149,11 +248,10 @@ class Pipeline:
     async def _watchdog(self) -> None:
         # A quiet book stays usable while its connection shows life (frames or pongs).
         while True:
-            for venue_id, venue in self.venues.items():
-                for symbol in self.symbols:
-                    alive = venue.alive_at(symbol)
-                    if alive is not None:
-                        self.detector.alive(venue_id, symbol, alive)
+            for venue_id, symbol in self._streaming:
+                alive = self.venues[venue_id].alive_at(symbol)
+                if alive is not None:
+                    self.detector.alive(venue_id, symbol, alive)
             await asyncio.sleep(0.1)
 
     async def _sweep(self) -> None:
@@ -193,8 +291,13 @@ async def open_markets(
     return SymbolTable(infos), failed
 
 
-def check_symbols(selection: Selection, wanted: Sequence[str], venues: Sequence[str]) -> None:
-    """ConfigError when none of the requested symbols can be scanned."""
-    if not selection.symbols:
+def check_symbols(
+    selection: Selection, wanted: Sequence[str], venues: Sequence[str], pending: Sequence[str] = ()
+) -> None:
+    """ConfigError when none of the requested symbols can be scanned.
+
+    With `all` and a venue still pending, an empty selection waits for it to answer.
+    """
+    if not selection.symbols and not (pending and tuple(wanted) == ALL_PAIRS):
         what = "no pair" if tuple(wanted) == ALL_PAIRS else ", ".join(wanted)
         raise ConfigError("symbols", f"{what}: not listed and active on two of {', '.join(venues)}")

@@ -137,10 +137,20 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return ordered[rank]
 
 
-def summary_lines(stats: Stats, resyncs: Mapping[str, int], seconds: float) -> list[str]:
-    """The closing summary, one fact per line."""
+def summary_lines(
+    stats: Stats,
+    resyncs: Mapping[str, int],
+    seconds: float,
+    unreachable: Mapping[str, str] | None = None,
+) -> list[str]:
+    """The closing summary, one fact per line; `unreachable` maps venues that never answered
+    to their REST URL."""
     lines = [f"scanned for {seconds:.1f} s"]
-    for venue in sorted(set(stats.updates) | set(resyncs)):
+    down = unreachable or {}
+    for venue in sorted(set(stats.updates) | set(resyncs) | set(down)):
+        if venue in down:
+            lines.append(f"{venue}: never answered ({down[venue]}); left out of the scan")
+            continue
         lines.append(
             f"{venue}: {stats.updates.get(venue, 0)} book updates, "
             f"{resyncs.get(venue, 0)} resyncs, {stats.stale_refused.get(venue, 0)} stale refused"

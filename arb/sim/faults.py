@@ -1,4 +1,4 @@
-"""Armed faults of one simulated venue: counted (429, 5xx, reject) and timed (delay, stale)."""
+"""Armed faults of one simulated venue: counted (429, 5xx, reject), timed (delay, stale, outage)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable
 from arb.sim.scenario import Fault, FaultKind
 
 COUNTED = (FaultKind.HTTP_429, FaultKind.HTTP_5XX_AFTER_PLACE, FaultKind.REJECT_NEXT_ORDER)
-TIMED = (FaultKind.DELAY, FaultKind.STALE)
+TIMED = (FaultKind.DELAY, FaultKind.STALE, FaultKind.OUTAGE)
 
 
 class FaultBoard:
@@ -47,6 +47,10 @@ class FaultBoard:
         """Milliseconds every REST answer waits now (0 when no delay fault is active)."""
         fault = self._active(FaultKind.DELAY)
         return fault.delay_ms if fault else 0
+
+    def down(self) -> bool:
+        """True while an outage fault is active: the venue answers nothing usable."""
+        return self._active(FaultKind.OUTAGE) is not None
 
     def stale_ms(self) -> int:
         """Milliseconds venue timestamps lag now (0 when no stale fault is active)."""

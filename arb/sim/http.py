@@ -1,4 +1,4 @@
-"""The HTTP layer every simulated venue shares: request log, delay and 429 faults, errors."""
+"""The HTTP layer every simulated venue shares: request log, delay, outage and 429 faults."""
 
 from __future__ import annotations
 
@@ -53,6 +53,11 @@ def middleware(
             query=redact(request.rel_url.raw_query_string),
             body=body,
         )
+        if ctx.faults.down():
+            # A venue in maintenance, or its gateway with nothing behind it: no payload.
+            entry["fault"] = "outage"
+            entry["status"] = 503
+            return web.Response(status=503, text="503 Service Temporarily Unavailable")
         if upgrade:
             response: web.StreamResponse = await handler(request)
             return response

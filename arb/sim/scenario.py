@@ -24,6 +24,7 @@ class FaultKind(StrEnum):
     STALE = "stale"  # venue timestamps lag by stale_ms for duration_ms
     CROSSED_BOOK = "crossed_book"  # a bid appears above the best ask
     DELAY = "delay"  # REST answers wait delay_ms for duration_ms
+    OUTAGE = "outage"  # the venue is down for duration_ms: REST 503, WebSockets refused
     HTTP_429 = "http_429"  # the next `count` REST requests are rate limited
     HTTP_5XX_AFTER_PLACE = "http_5xx_after_place"  # the order is placed, then 5xx
     REJECT_NEXT_ORDER = "reject_next_order"  # the next `count` orders are rejected

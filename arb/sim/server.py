@@ -85,6 +85,9 @@ class Simulator:
     async def start(self) -> None:
         """Bind each venue's server and start the push, timeline, walk and log tasks."""
         self._start = self._clock()
+        for fault in self.scenario.faults:
+            if fault.at_ms <= 0:  # armed before the first request can arrive
+                self.inject(fault)
         for venue, ctx in self.contexts.items():
             runner = web.AppRunner(_PROTOCOLS[venue].build_app(ctx), handle_signals=False)
             await runner.setup()
@@ -157,6 +160,8 @@ class Simulator:
         self.log.record(fault.venue, "fault", fault=str(fault.kind), symbol=fault.symbol)
         if fault.kind in COUNTED or fault.kind in TIMED:
             ctx.faults.arm(fault)
+            if fault.kind is FaultKind.OUTAGE:
+                ctx.hub.drop_all()
         elif fault.kind is FaultKind.DROP_WS:
             ctx.hub.drop_all()
         elif fault.kind is FaultKind.SKIP_SEQ:
@@ -206,7 +211,8 @@ class Simulator:
         for change in self.scenario.timeline:
             events.append((change.at_ms, _applier(self, change)))
         for fault in self.scenario.faults:
-            events.append((fault.at_ms, _injector(self, fault)))
+            if fault.at_ms > 0:  # the others were armed at start
+                events.append((fault.at_ms, _injector(self, fault)))
         events.sort(key=lambda e: e[0])
         for at_ms, apply in events:
             wait = at_ms / 1000 - (self._clock() - self._start)

@@ -31,7 +31,7 @@ from arb.domain.book import OrderBook
 from arb.domain.symbols import MarketInfo
 from arb.errors import SymbolUnknown, VenueUnavailable
 from arb.venues.errors import translate
-from arb.venues.limits import Lane, RateLimiter
+from arb.venues.limits import Call, RateLimiter
 from arb.venues.profiles import VenueProfile, profile_for
 from arb.venues.urls import override_urls
 
@@ -169,7 +169,7 @@ class Venue:
         self._clock = clock
         self._exchange = _build_exchange(self.profile, settings)
         self._exchange.timeout = int(timeout_s * 1000)  # ccxt counts milliseconds
-        self._limiter = RateLimiter(self.profile, clock=clock)
+        self._limiter = RateLimiter(self.profile.budgets, self.profile.costs, clock=clock)
         self._secrets = tuple(
             s.reveal() for s in (settings.api_key, settings.api_secret) if s is not None
         )
@@ -205,12 +205,13 @@ class Venue:
 
     async def _call(
         self,
-        lane: Lane,
+        call: Call,
         method: Callable[..., Awaitable[T]],
         *args: Any,
+        symbol: str | None = None,
         client_order_id: str | None = None,
     ) -> T:
-        await self._limiter.acquire(lane)
+        await self._limiter.acquire(call, symbol)
         try:
             with self._readable(client_order_id):
                 return await self._not_found_as_such(method, *args)
@@ -248,7 +249,9 @@ class Venue:
                 raise ccxt_errors.OrderNotFound(str(exc)) from exc
             raise
 
-    async def _read(self, method: Callable[..., Awaitable[T]], *args: Any) -> T:
+    async def _read(
+        self, call: Call, method: Callable[..., Awaitable[T]], *args: Any, symbol: str | None = None
+    ) -> T:
         """An idempotent read: retried with exponential backoff and jitter when unavailable."""
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(VenueUnavailable),
@@ -259,14 +262,14 @@ class Venue:
         )
         async for attempt in retrying:
             with attempt:
-                return await self._call(Lane.READ, method, *args)
+                return await self._call(call, method, *args, symbol=symbol)
         raise AssertionError("tenacity stopped without a result")  # pragma: no cover
 
     # -- markets -------------------------------------------------------------------------
 
     async def load_markets(self) -> tuple[MarketInfo, ...]:
         """Load the venue's spot markets (and nothing else) as exact MarketInfo values."""
-        markets = await self._read(self._exchange.load_markets, True)
+        markets = await self._read(Call.LOAD_MARKETS, self._exchange.load_markets, True)
         infos = tuple(
             info
             for market in markets.values()
@@ -321,7 +324,9 @@ class Venue:
     async def fetch_order_book(self, symbol: str, depth: int) -> OrderBook:
         """A REST snapshot of the top `depth` levels of each side."""
         self.market(symbol)
-        raw = await self._read(self._exchange.fetch_order_book, symbol, depth)
+        raw = await self._read(
+            Call.FETCH_ORDER_BOOK, self._exchange.fetch_order_book, symbol, depth, symbol=symbol
+        )
         received_at = self._clock()
         with self._readable():
             return OrderBook(
@@ -336,7 +341,7 @@ class Venue:
 
     async def fetch_balance(self) -> Balance:
         """A fresh balance of the spot account: always a request, never a cache."""
-        raw = await self._read(self._exchange.fetch_balance)
+        raw = await self._read(Call.FETCH_BALANCE, self._exchange.fetch_balance)
 
         def part(name: str) -> Mapping[str, Decimal]:
             values = raw.get(name) or {}
@@ -351,7 +356,9 @@ class Venue:
         """The account's real taker fee for `symbol` (static, so fetched once and cached)."""
         if symbol not in self._account_fees:
             self.market(symbol)
-            raw = await self._read(self._exchange.fetch_trading_fee, symbol)
+            raw = await self._read(
+                Call.FETCH_TRADING_FEE, self._exchange.fetch_trading_fee, symbol, symbol=symbol
+            )
             fee = _dec(raw.get("taker"))
             if fee is None:
                 raise VenueUnavailable(f"no taker fee in the answer for {symbol}", venue=self.id)
@@ -387,7 +394,7 @@ class Venue:
             except ccxt_errors.OrderNotFound:
                 return None
 
-        raw = await self._read(fetch)
+        raw = await self._read(Call.FETCH_ORDER, fetch, symbol=symbol)
         with self._readable():
             return None if raw is None else self._order_result(raw, symbol, client_order_id)
 
@@ -428,7 +435,7 @@ class Venue:
         else:
             params["timeInForce"] = "IOC"
         raw = await self._call(
-            Lane.ORDER,
+            Call.CREATE_ORDER,
             ex.create_order,
             symbol,
             order_type,
@@ -436,6 +443,7 @@ class Venue:
             float(sent_amount),
             float(sent_price),
             params,
+            symbol=symbol,
             client_order_id=client_order_id,
         )
         with self._readable(client_order_id):
@@ -444,7 +452,9 @@ class Venue:
     async def cancel_order(self, symbol: str, order_id: str) -> OrderResult:
         """Cancel an open order; OrderRejected if it is gone or already final."""
         self.market(symbol)
-        raw = await self._call(Lane.ORDER, self._exchange.cancel_order, order_id, symbol)
+        raw = await self._call(
+            Call.CANCEL_ORDER, self._exchange.cancel_order, order_id, symbol, symbol=symbol
+        )
         with self._readable():
             return self._order_result(raw, symbol, None)
 
@@ -455,8 +465,15 @@ class Venue:
         self.market(symbol)
         # Imported when first used: the stream module imports this package's error table.
         books = importlib.import_module("arb.venues.books")
+        exchange = self._stream_exchange(symbol)
+
+        async def snapshot(name: str, limit: int | None) -> Any:
+            # The stream's REST resyncs spend the same depth budget as our own reads.
+            await self._limiter.acquire(Call.FETCH_ORDER_BOOK, name)
+            return await exchange.fetch_order_book(name, limit)
+
         stream: AsyncIterator[Any] = books.watch_books(
-            self._stream_exchange(symbol), self.id, symbol, depth, self._clock, **options
+            exchange, self.id, symbol, depth, self._clock, fetch_snapshot=snapshot, **options
         )
         return stream
 

@@ -1,27 +1,66 @@
-"""Our own per-venue rate limiter: separate budgets so an order never waits behind a read."""
+"""Our own rate limiter: the venues' documented per-endpoint budgets, charged by weight.
+
+Each venue profile names its buckets (one per endpoint the venue counts on its own) and
+what each adapter call spends of them (`Charge`: bucket, weight, per market or not). A
+heavy call (MEXC's tradeFee weighs 20, depth 1) waits in proportion to its weight, and
+endpoints with their own limits never queue behind each other: an order never waits
+behind a burst of book snapshots.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 
-from arb.venues.profiles import Budget, VenueProfile
+
+class Call(StrEnum):
+    """The venue calls the adapter makes, each priced in every venue profile."""
+
+    LOAD_MARKETS = "load_markets"
+    FETCH_ORDER_BOOK = "fetch_order_book"
+    FETCH_BALANCE = "fetch_balance"
+    FETCH_TRADING_FEE = "fetch_trading_fee"
+    FETCH_ORDER = "fetch_order"
+    CREATE_ORDER = "create_order"
+    CANCEL_ORDER = "cancel_order"
 
 
-class Lane(StrEnum):
-    """Which budget a request spends."""
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """A token bucket in weight units: `per_second` sustained, `burst` at once."""
 
-    READ = "read"
-    ORDER = "order"
+    per_second: float
+    burst: float
+
+
+def window(limit: float, seconds: float, burst: float) -> Budget:
+    """A bucket that never spends more than `limit` in any `seconds`-long window.
+
+    Venues count fixed or sliding windows ("500 every 10 seconds"); a bucket that allows
+    `burst` at once and then `(limit - burst) / seconds` stays inside either kind.
+    """
+    if not 0 < burst < limit or seconds <= 0:
+        raise ValueError(f"a window needs 0 < burst < limit and a positive length: {limit=}")
+    return Budget((limit - burst) / seconds, burst)
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """What one call spends of one bucket."""
+
+    bucket: str  # the venue's endpoint (or endpoint group) with its own limit
+    weight: float = 1.0
+    per_market: bool = False  # counted per symbol (Gate: order placement per UID and market)
 
 
 class TokenBucket:
     """A token bucket that hands out slots in call order without a lock.
 
-    Each caller takes a token at once, driving the balance negative if need be, and then
-    sleeps until its slot comes: callers are served first come, first served, and a
+    Each caller takes its weight at once, driving the balance negative if need be, and
+    then sleeps until its slot comes: callers are served first come, first served, and a
     burst is never exceeded.
     """
 
@@ -32,7 +71,7 @@ class TokenBucket:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        if budget.per_second <= 0 or budget.burst < 1:
+        if budget.per_second <= 0 or budget.burst <= 0:
             raise ValueError(f"a budget needs a positive rate and burst: {budget}")
         self._rate = budget.per_second
         self._burst = float(budget.burst)
@@ -41,36 +80,59 @@ class TokenBucket:
         self._tokens = self._burst
         self._stamp = clock()
 
-    def reserve(self) -> float:
-        """Take one token now and return how many seconds to wait before using it."""
+    def reserve(self, weight: float = 1.0) -> float:
+        """Take `weight` tokens now and return how many seconds to wait before using them."""
         now = self._clock()
         self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
         self._stamp = now
-        self._tokens -= 1.0
+        self._tokens -= weight
         return 0.0 if self._tokens >= 0 else -self._tokens / self._rate
 
-    async def acquire(self) -> None:
+    async def acquire(self, weight: float = 1.0) -> None:
         """Wait for one request's slot."""
-        wait = self.reserve()
+        wait = self.reserve(weight)
         if wait > 0:
             await self._sleep(wait)
 
 
 class RateLimiter:
-    """One venue's budgets: reads and orders are counted and queued apart."""
+    """One venue's budgets: every call is charged to its endpoints' buckets by weight."""
 
     def __init__(
         self,
-        profile: VenueProfile,
+        budgets: Mapping[str, Budget],
+        costs: Mapping[Call, tuple[Charge, ...]],
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._lanes = {
-            Lane.READ: TokenBucket(profile.reads, clock=clock, sleep=sleep),
-            Lane.ORDER: TokenBucket(profile.orders, clock=clock, sleep=sleep),
-        }
+        unpriced = [c.value for c in Call if not costs.get(c)]
+        unknown = sorted({ch.bucket for chs in costs.values() for ch in chs} - set(budgets))
+        if unpriced or unknown:
+            raise ValueError(f"rate costs incomplete: unpriced {unpriced}, unknown {unknown}")
+        self._budgets = budgets
+        self._costs = costs
+        self._clock = clock
+        self._sleep = sleep
+        self._buckets: dict[tuple[str, str], TokenBucket] = {}
 
-    async def acquire(self, lane: Lane) -> None:
-        """Wait for a slot in `lane`'s budget."""
-        await self._lanes[lane].acquire()
+    def reserve(self, call: Call, symbol: str | None = None) -> float:
+        """Charge `call` now; the seconds to wait until every bucket it spends allows it."""
+        wait = 0.0
+        for charge in self._costs[call]:
+            if charge.per_market and symbol is None:
+                raise ValueError(f"{call} is limited per market: pass its symbol")
+            key = (charge.bucket, symbol if charge.per_market and symbol else "")
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                budget = self._budgets[charge.bucket]
+                bucket = TokenBucket(budget, clock=self._clock, sleep=self._sleep)
+                self._buckets[key] = bucket
+            wait = max(wait, bucket.reserve(charge.weight))
+        return wait
+
+    async def acquire(self, call: Call, symbol: str | None = None) -> None:
+        """Wait for `call`'s slot (its symbol for budgets counted per market)."""
+        wait = self.reserve(call, symbol)
+        if wait > 0:
+            await self._sleep(wait)

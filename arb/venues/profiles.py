@@ -8,14 +8,7 @@ from types import MappingProxyType
 from typing import Any
 
 from arb.errors import ConfigError
-
-
-@dataclass(frozen=True, slots=True)
-class Budget:
-    """A token bucket: `per_second` sustained, `burst` back to back."""
-
-    per_second: float
-    burst: int
+from arb.venues.limits import Budget, Call, Charge, window
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,8 +24,10 @@ class VenueProfile:
     # Currency config is not needed for spot orders; MEXC signs it (needs keys, costs weight)
     # and Gate's is a large public list: neither is worth a request at start-up.
     load_currencies: bool
-    reads: Budget  # markets, books, balances, fees, order queries
-    orders: Budget  # create and cancel: never queued behind reads
+    # The venue's own rate limits: one bucket per endpoint it counts apart, and what each
+    # adapter call spends of them (arb.venues.limits).
+    budgets: Mapping[str, Budget]
+    costs: Mapping[Call, tuple[Charge, ...]]
     client_id_prefix: str  # what the venue wants in front of our client order id
     client_id_max_len: int  # including the prefix
     # MEXC's create response carries neither status nor fills, and no MEXC order carries a fee.
@@ -52,15 +47,65 @@ class VenueProfile:
     order_not_found_codes: tuple[str, ...] = ()
 
 
-def _frozen(options: dict[str, Any]) -> Mapping[str, Any]:
+def _frozen(options: dict[Any, Any]) -> Mapping[Any, Any]:
     return MappingProxyType(options)
 
 
-# Rate budgets. MEXC documents about 20 requests/s per IP for market data and account reads
-# (ccxt's own `rateLimit: 50` ms says the same) and ~12 orders/s; Gate's spot API (rules of
-# 2024-01-22) allows 200 requests / 10 s per endpoint for public and private reads and 10
-# orders/s per account and market (cancels 200/s). Bursts stay small so a burst never
-# borrows against the venue's own window.
+# MEXC spot v3 (https://www.mexc.com/api-docs/spot-v3/general-info, "Limits
+# Description"): IP and UID limits are independent, and "each endpoint with IP limits has
+# an independent 500 every 10 second limit" (the same for UID), counted in each endpoint's
+# weight. Weights from the endpoint pages (spot-v3/market-data-endpoints,
+# spot-v3/spot-account-trade): exchangeInfo 10, depth 1, account 10 (and "rate limit: 2
+# times/s"), tradeFee 20, query order 2, new order 1 (IP) and 1 (UID), cancel order 1.
+# Bursts are a tenth of the window so a burst never borrows against the venue's count.
+_MEXC_WINDOW = window(500, 10, burst=50)
+_MEXC_BUDGETS = {
+    "GET /api/v3/exchangeInfo": _MEXC_WINDOW,
+    "GET /api/v3/depth": _MEXC_WINDOW,
+    # "2 times/s" at weight 10 is tighter than the endpoint's 500/10 s: one call at once,
+    # then one a second, never more than two in any second.
+    "GET /api/v3/account": window(20, 1, burst=10),
+    "GET /api/v3/tradeFee": _MEXC_WINDOW,
+    "GET /api/v3/order": _MEXC_WINDOW,
+    "POST /api/v3/order": _MEXC_WINDOW,
+    "DELETE /api/v3/order": _MEXC_WINDOW,
+}
+_MEXC_COSTS = {
+    Call.LOAD_MARKETS: (Charge("GET /api/v3/exchangeInfo", 10),),  # spot only: one request
+    Call.FETCH_ORDER_BOOK: (Charge("GET /api/v3/depth", 1),),
+    Call.FETCH_BALANCE: (Charge("GET /api/v3/account", 10),),
+    Call.FETCH_TRADING_FEE: (Charge("GET /api/v3/tradeFee", 20),),
+    Call.FETCH_ORDER: (Charge("GET /api/v3/order", 2),),
+    Call.CREATE_ORDER: (Charge("POST /api/v3/order", 1),),
+    Call.CANCEL_ORDER: (Charge("DELETE /api/v3/order", 1),),
+}
+
+# Gate APIv4 (https://www.gate.com/docs/developers/apiv4/en/#frequency-limit-rule): public
+# endpoints 200r/10s per endpoint per IP; spot private endpoints 200r/10s per endpoint per
+# UID, except order placement and amendment, 10r/s in total per UID and market, and
+# cancellation, 200r/s in total. Every request weighs 1. ccxt's spot markets read two
+# endpoints at once (spot and margin currency pairs).
+_GATE_WINDOW = window(200, 10, burst=20)
+_GATE_BUDGETS = {
+    "GET /spot/currency_pairs": _GATE_WINDOW,
+    "GET /margin/currency_pairs": _GATE_WINDOW,
+    "GET /spot/order_book": _GATE_WINDOW,
+    "GET /spot/accounts": _GATE_WINDOW,
+    "GET /wallet/fee": _GATE_WINDOW,
+    "GET /spot/orders/{order_id}": _GATE_WINDOW,
+    "POST /spot/orders": window(10, 1, burst=2),  # per market
+    "DELETE /spot/orders/{order_id}": window(200, 1, burst=20),
+}
+_GATE_COSTS = {
+    Call.LOAD_MARKETS: (Charge("GET /spot/currency_pairs"), Charge("GET /margin/currency_pairs")),
+    Call.FETCH_ORDER_BOOK: (Charge("GET /spot/order_book"),),
+    Call.FETCH_BALANCE: (Charge("GET /spot/accounts"),),
+    Call.FETCH_TRADING_FEE: (Charge("GET /wallet/fee"),),
+    Call.FETCH_ORDER: (Charge("GET /spot/orders/{order_id}"),),
+    Call.CREATE_ORDER: (Charge("POST /spot/orders", per_market=True),),
+    Call.CANCEL_ORDER: (Charge("DELETE /spot/orders/{order_id}"),),
+}
+
 PROFILES: Mapping[str, VenueProfile] = MappingProxyType(
     {
         "mexc": VenueProfile(
@@ -69,8 +114,8 @@ PROFILES: Mapping[str, VenueProfile] = MappingProxyType(
             options=_frozen({"adjustForTimeDifference": False}),
             spot_markets_only=True,
             load_currencies=False,
-            reads=Budget(per_second=20.0, burst=10),
-            orders=Budget(per_second=12.0, burst=6),
+            budgets=_frozen(_MEXC_BUDGETS),
+            costs=_frozen(_MEXC_COSTS),
             client_id_prefix="",
             client_id_max_len=32,
             create_reports_fills=False,
@@ -95,8 +140,8 @@ PROFILES: Mapping[str, VenueProfile] = MappingProxyType(
             ),
             spot_markets_only=False,
             load_currencies=False,
-            reads=Budget(per_second=20.0, burst=10),
-            orders=Budget(per_second=10.0, burst=5),
+            budgets=_frozen(_GATE_BUDGETS),
+            costs=_frozen(_GATE_COSTS),
             client_id_prefix="t-",
             client_id_max_len=30,  # ccxt refuses more than 28 characters after "t-"
             create_reports_fills=True,

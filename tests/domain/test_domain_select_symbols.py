@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from arb.domain.symbols import MarketInfo, SymbolTable, select_symbols
+import pytest
+
+from arb.domain.symbols import MarketInfo, Selection, SymbolTable, select_symbols
+from arb.errors import ConfigError
+from arb.scan.engine import check_symbols
 
 
 def info(venue: str, symbol: str, *, active: bool = True) -> MarketInfo:
@@ -59,3 +63,19 @@ def test_all_takes_every_common_active_pair_in_the_quote_currencies() -> None:
     )
     both_quotes = select_symbols(TABLE, ("mexc", "gateio"), ("all",), ("USDT", "BTC"))
     assert both_quotes.symbols == ("BTC/USDT", "ETH/BTC")
+
+
+def test_with_a_venue_still_down_named_symbols_on_one_venue_wait_for_it() -> None:
+    picked = select_symbols(TABLE, ("mexc",), ("BTC/USDT", "GT/USDT"), ("USDT",), ("gateio",))
+    assert picked.symbols == ("BTC/USDT",)  # streamed on MEXC now, compared once Gate answers
+    assert picked.notes == (
+        "BTC/USDT: active only on mexc so far; waiting for gateio",
+        "GT/USDT: not active on any chosen venue; skipped",
+    )
+
+
+def test_with_a_venue_still_down_all_waits_for_two_answered_venues() -> None:
+    assert select_symbols(TABLE, ("mexc",), ("all",), ("USDT",), ("gateio",)).symbols == ()
+    check_symbols(Selection((), ()), ("all",), ("mexc",), ("gateio",))  # no error: it waits
+    with pytest.raises(ConfigError, match="BTC/USDT"):
+        check_symbols(Selection((), ()), ("BTC/USDT",), ("mexc",), ("gateio",))

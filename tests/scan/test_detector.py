@@ -131,3 +131,20 @@ def test_crossed_book_is_dropped() -> None:
     d = detector(clock)
     d.on_book(book("gateio", 42000.0, 42001.0, clock), clock.wall_ms())
     assert d.on_book(book("mexc", 41802.0, 41801.0, clock), clock.wall_ms()) == []
+
+
+def test_a_venue_listed_late_is_compared_from_its_first_book() -> None:
+    clock = Clock()
+    limits = Limits(Decimal("1000"), Decimal("0.5"), Decimal("0"))
+    d = Detector({}, limits, 5000, mono=clock.mono, wall_ms=clock.wall_ms)  # MEXC alone
+    assert d.on_book(book("mexc", 41800.0, 41801.0, clock), clock.wall_ms()) == []
+    d.list_markets(SYMBOL, MARKETS[SYMBOL])  # Gate answered: both markets known now
+    events = d.on_book(book("gateio", 42000.0, 42001.0, clock), clock.wall_ms())
+    assert [(e.opportunity.buy_venue, e.opportunity.sell_venue) for e in events] == [
+        ("mexc", "gateio")
+    ]
+    # and an update on MEXC's slot, made before Gate was listed, compares against Gate too
+    events = d.on_book(book("mexc", 41700.0, 41701.0, clock), clock.wall_ms())
+    assert [(e.opportunity.buy_venue, e.opportunity.sell_venue) for e in events] == [
+        ("mexc", "gateio")
+    ]

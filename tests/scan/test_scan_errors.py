@@ -17,7 +17,7 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
     return (code if isinstance(code, int) else 1), out, err
 
 
-def test_an_unreachable_venue_is_named_with_its_url(
+def test_no_venue_answering_at_start_up_exits_1_naming_each_with_its_url(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Port 9 (discard) on loopback: nothing listens, the connection is refused at once.
@@ -27,9 +27,9 @@ def test_an_unreachable_venue_is_named_with_its_url(
     assert code == 1
     assert "Traceback" not in err
     last = err.strip().splitlines()[-1]
-    assert last.startswith("arb: arbitrage needs two reachable venues")
-    assert "mexc (http://127.0.0.1:9)" in last
-    assert "gateio (http://127.0.0.1:9)" in last
+    assert last.startswith("arb: no venue answered at start-up")
+    assert "mexc at http://127.0.0.1:9 (" in last
+    assert "gateio at http://127.0.0.1:9 (" in last
 
 
 def test_symbols_command_on_the_sandbox_lists_both_venues(

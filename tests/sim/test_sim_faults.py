@@ -12,7 +12,7 @@ import aiohttp
 import ccxt.async_support as ccxt
 import ccxt.pro as ccxtpro
 import pytest
-from simtools import Factory, churn, point_gate, scenario_data
+from simtools import Factory, churn, point_gate, point_mexc, scenario_data
 
 from arb.sim import Fault, FaultKind, Simulator, parse_scenario
 from arb.sim.scenario import Scenario
@@ -206,3 +206,36 @@ async def test_walk_keeps_the_mexc_stream_alive(sim: Simulator, clients: Factory
     finally:
         task.cancel()
     assert book["asks"][0] == [3500.2, 2.0]
+
+
+async def test_an_outage_refuses_rest_and_websockets_then_ends(
+    sim: Simulator, clients: Factory
+) -> None:
+    gate, mexc = clients("gateio"), clients("mexc")
+    await asyncio.wait_for(gate.watch_order_book("BTC/USDT"), 5)
+    sim.inject(Fault(FaultKind.OUTAGE, "gateio", duration_ms=400))
+    with pytest.raises(ccxt.ExchangeNotAvailable):
+        await gate.fetch_order_book("BTC/USDT")
+    with pytest.raises(ccxt.NetworkError):
+        await watch_until_error(gate, "BTC/USDT")  # the open connection was dropped ...
+    with pytest.raises(ccxt.NetworkError):
+        await gate.watch_order_book("BTC/USDT")  # ... and a new one is refused
+    assert not sim.contexts["gateio"].hub.conns
+    assert (await mexc.fetch_order_book("BTC/USDT"))["bids"]  # the other venue is up
+    await asyncio.sleep(0.5)
+    assert (await gate.fetch_order_book("BTC/USDT"))["bids"]  # the outage ended
+
+
+async def test_an_outage_at_zero_is_armed_before_the_first_request() -> None:
+    data = scenario_data()
+    data["faults"] = [{"kind": "outage", "venue": "mexc", "at_ms": 0, "duration_ms": 60000}]
+    async with Simulator(parse_scenario(data)) as sim:
+        mexc = ccxtpro.mexc({"enableRateLimit": False})
+        point_mexc(mexc, sim)
+        try:
+            with pytest.raises(ccxt.ExchangeNotAvailable):
+                await mexc.fetch_spot_markets()
+        finally:
+            await mexc.close()
+        entries = sim.log.of("mexc", "http")
+        assert [(e["fault"], e["status"]) for e in entries] == [("outage", 503)]

@@ -1,15 +1,18 @@
-"""Our rate limiter: bursts, then the documented pace, with orders never behind reads."""
+"""Our rate limiter: per-endpoint budgets charged by weight, as the venues document them.
+
+The clock is injected and only moves when a test moves it: no test here waits for real time.
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from arb.venues.limits import Lane, RateLimiter, TokenBucket
-from arb.venues.profiles import Budget, profile_for
+from arb.venues.limits import Budget, Call, Charge, RateLimiter, TokenBucket, window
+from arb.venues.profiles import PROFILES, profile_for
 
 
 class FakeTime:
-    """A clock that only moves when the limiter sleeps."""
+    """A clock that only moves when the test moves it; sleeps are recorded, not slept."""
 
     def __init__(self) -> None:
         self.now = 100.0
@@ -20,6 +23,11 @@ class FakeTime:
 
     async def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
+
+
+def limiter_for(venue: str, t: FakeTime) -> RateLimiter:
+    profile = profile_for(venue)
+    return RateLimiter(profile.budgets, profile.costs, clock=t.clock, sleep=t.sleep)
 
 
 async def test_a_bucket_allows_its_burst_then_paces_at_its_rate() -> None:
@@ -46,20 +54,92 @@ async def test_a_bucket_refills_with_time_up_to_its_burst() -> None:
     assert t.slept == pytest.approx([0.1])
 
 
-async def test_an_order_never_waits_behind_exhausted_reads() -> None:
+def test_a_heavier_call_waits_in_proportion_to_its_weight() -> None:
     t = FakeTime()
-    limiter = RateLimiter(profile_for("mexc"), clock=t.clock, sleep=t.sleep)
-    for _ in range(40):
-        await limiter.acquire(Lane.READ)
-    waited_on_reads = len(t.slept)
-    await limiter.acquire(Lane.ORDER)
-    assert waited_on_reads > 0
-    assert len(t.slept) == waited_on_reads  # the order took its own budget at once
+    bucket = TokenBucket(Budget(per_second=10.0, burst=10), clock=t.clock)
+    assert bucket.reserve(10) == 0.0  # the whole burst at once
+    assert bucket.reserve(1) == pytest.approx(0.1)
+    assert bucket.reserve(20) == pytest.approx(2.1)  # twenty tokens more: two seconds more
 
 
-def test_profiles_carry_the_documented_budgets() -> None:
-    mexc, gate = profile_for("mexc"), profile_for("gate")
-    assert (mexc.reads.per_second, mexc.orders.per_second) == (20.0, 12.0)
-    assert (gate.reads.per_second, gate.orders.per_second) == (20.0, 10.0)
+def test_mexc_trade_fee_weighs_twenty_depth_snapshots() -> None:
+    t = FakeTime()
+    limiter = limiter_for("mexc", t)
+    rate = profile_for("mexc").budgets["GET /api/v3/tradeFee"].per_second
+    # weight 20 against a burst of 50: two at once, then one every 20 / rate seconds
+    waits = [limiter.reserve(Call.FETCH_TRADING_FEE, "BTC/USDT") for _ in range(4)]
+    assert waits == pytest.approx([0.0, 0.0, 10 / rate, 30 / rate])
+    depth = [limiter.reserve(Call.FETCH_ORDER_BOOK, "BTC/USDT") for _ in range(51)]
+    assert depth[:50] == [0.0] * 50  # weight 1: fifty snapshots fit the same burst
+    assert depth[50] == pytest.approx(1 / rate)
+
+
+def test_a_window_budget_never_spends_more_than_the_venue_counts() -> None:
+    # A thousand calls at once on MEXC's depth endpoint: no 10 s window (sliding, so
+    # fixed windows too) holds more than the documented 500 weight.
+    t = FakeTime()
+    limiter = limiter_for("mexc", t)
+    starts = sorted(t.now + limiter.reserve(Call.FETCH_ORDER_BOOK, "BTC/USDT") for _ in range(1000))
+    for i, first in enumerate(starts):
+        inside = sum(1 for s in starts[i:] if s < first + 10.0)
+        assert inside <= 500, (first, inside)
+    assert window(500, 10, burst=50) == Budget(per_second=45.0, burst=50)
+    with pytest.raises(ValueError, match="burst < limit"):
+        window(10, 1, burst=10)
+
+
+def test_gate_endpoints_do_not_starve_each_other() -> None:
+    t = FakeTime()
+    limiter = limiter_for("gateio", t)
+    book_waits = [limiter.reserve(Call.FETCH_ORDER_BOOK, "BTC/USDT") for _ in range(100)]
+    assert book_waits[-1] > 3.0  # the order-book endpoint is far behind ...
+    # ... while balances, fees, order queries and orders each have their own budget
+    for call in (Call.FETCH_BALANCE, Call.FETCH_TRADING_FEE, Call.FETCH_ORDER, Call.CANCEL_ORDER):
+        assert limiter.reserve(call, "BTC/USDT") == 0.0, call
+    assert limiter.reserve(Call.CREATE_ORDER, "BTC/USDT") == 0.0
+
+
+def test_gate_order_placement_is_limited_per_market() -> None:
+    t = FakeTime()
+    limiter = limiter_for("gateio", t)
+    btc = [limiter.reserve(Call.CREATE_ORDER, "BTC/USDT") for _ in range(4)]
+    assert btc[:2] == [0.0, 0.0]  # 10 r/s per market, burst 2
+    assert btc[3] > btc[2] > 0
+    assert limiter.reserve(Call.CREATE_ORDER, "ETH/USDT") == 0.0  # another market: its own
+    with pytest.raises(ValueError, match="per market"):
+        limiter.reserve(Call.CREATE_ORDER)
+
+
+def test_gate_markets_spend_both_currency_pair_endpoints() -> None:
+    t = FakeTime()
+    limiter = limiter_for("gateio", t)
+    burst = profile_for("gateio").budgets["GET /margin/currency_pairs"].burst
+    for _ in range(int(burst)):
+        assert limiter.reserve(Call.LOAD_MARKETS) == 0.0
+    assert limiter.reserve(Call.LOAD_MARKETS) > 0.0
+
+
+async def test_an_order_never_waits_behind_exhausted_reads() -> None:
+    for venue in PROFILES:
+        t = FakeTime()
+        limiter = limiter_for(venue, t)
+        for _ in range(200):
+            await limiter.acquire(Call.FETCH_ORDER_BOOK, "BTC/USDT")
+            await limiter.acquire(Call.FETCH_BALANCE)
+        waited_on_reads = len(t.slept)
+        await limiter.acquire(Call.CREATE_ORDER, "BTC/USDT")
+        assert waited_on_reads > 0
+        assert len(t.slept) == waited_on_reads, venue  # the order took its own budget at once
+
+
+def test_every_profile_prices_every_call_against_its_own_buckets() -> None:
+    for profile in PROFILES.values():
+        RateLimiter(profile.budgets, profile.costs)  # raises when a call or bucket is missing
+    with pytest.raises(ValueError, match="unpriced"):
+        RateLimiter({"a": Budget(1.0, 1.0)}, {Call.LOAD_MARKETS: (Charge("a"),)})
+    mexc = profile_for("mexc")
+    assert mexc.costs[Call.FETCH_BALANCE] == (Charge("GET /api/v3/account", 10),)
+    assert mexc.costs[Call.FETCH_ORDER_BOOK] == (Charge("GET /api/v3/depth", 1),)
+    gate = profile_for("gate")
     assert gate.venue_id == "gateio"
     assert gate.ccxt_id == "gate"
