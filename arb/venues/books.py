@@ -273,6 +273,10 @@ def _checked(exchange: Any, state: BookState, stored: Any, depth: int) -> OrderB
     """Copy ccxt's book now (it changes under us) and return it only if it is usable."""
     if state.pending is not None:
         return None  # broken since ccxt resolved it; the resync comes first
+    if stored["nonce"] is None:
+        # No sequence id: no delta can ever be placed on it, so it would never change again.
+        invalidate(exchange, state, "book without a sequence id")
+        return None
     state.copied = state.updates
     book = OrderBook(
         venue=state.venue,
