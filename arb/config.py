@@ -119,6 +119,9 @@ class MarketDataSettings:
 
     max_age_ms: int = 5000
     depth: int = 20
+    # On a venue that pushes a book's changes on a fixed cadence, a book that took no
+    # update for this long is resubscribed (resynced) and not used meanwhile.
+    max_silence_ms: int = 30_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,7 +320,7 @@ _TABLE_KEYS = {
         "kill_poll_ms",
     },
     "paper": {"balances"},
-    "market_data": {"max_age_ms", "depth"},
+    "market_data": {"max_age_ms", "depth", "max_silence_ms"},
     "ledger": {"path"},
     "log": {"level", "file"},
 }
@@ -357,6 +360,9 @@ def _build(raw: dict[str, Any], selection: object, env_name: str) -> Settings:
         market_data=MarketDataSettings(
             max_age_ms=_int(market, "market_data.max_age_ms", defaults.market_data.max_age_ms, 1),
             depth=_int(market, "market_data.depth", defaults.market_data.depth, 1, 400),
+            max_silence_ms=_int(
+                market, "market_data.max_silence_ms", defaults.market_data.max_silence_ms, 1
+            ),
         ),
         ledger=LedgerSettings(
             path=_path(raw.get("ledger", {}), "ledger.path", Path("var/ledger.sqlite"))

@@ -318,6 +318,33 @@ async def test_a_stray_gate_snapshot_never_brings_back_a_gone_edge(
     assert top == (62900.0, 63410.0)
 
 
+async def test_a_silent_gate_book_is_resubscribed_and_never_used_meanwhile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Gate's subscription goes dead while its connection answers pings, and the edge goes
+    # away unseen. Gate pushes book changes on a fixed cadence, so a book silent for
+    # max_silence_ms (longer than max_age_ms here: pongs alone would keep it in use) is
+    # dropped and resubscribed, which brings the truth back.
+    monkeypatch.setenv("ARB_MARKET_DATA__MAX_SILENCE_MS", "2500")
+    async with Simulator(scenario()) as sim, ticking_mexc(sim), scanning(sim, monkeypatch) as scan:
+        await planted(sim, scan)
+        subscribes = gate_subscribes(sim)
+        sim.inject(Fault(FaultKind.MUTE_BOOK, "gateio", symbol=SYMBOL))
+        calm(sim)  # never reaches the dead subscription
+        await asyncio.sleep(3.2)
+        changed = time.monotonic()
+        # With Gate's frozen book this MEXC change would price 0.008 BTC against the gone bid.
+        sim.set_level("mexc", SYMBOL, "ask", D("63000.00"), D("0.008"))
+        await asyncio.sleep(0.5)
+        during = after(scan.events, changed)
+        await eventually(lambda: gate_top(scan) == (62900.0, 63410.0), what="Gate's truth")
+        resubscribed = gate_subscribes(sim) > subscribes
+
+    assert during == []
+    assert after(scan.events, changed) == []
+    assert resubscribed
+
+
 def gate_subscribes(sim: Simulator) -> int:
     frames = [e["frame"] for e in sim.log.of("gateio", "ws_in")]
     return sum(1 for f in frames if isinstance(f, dict) and f.get("event") == "subscribe")
