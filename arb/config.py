@@ -122,6 +122,9 @@ class MarketDataSettings:
     depth: int = 20
     # A venue unreachable at start-up is retried in the background, waits doubling up to this.
     venue_retry_max_s: int = 60
+    # On a venue that pushes a book's changes on a fixed cadence, a book that took no
+    # update for this long is resubscribed (resynced) and not used meanwhile.
+    max_silence_ms: int = 30_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,7 +324,7 @@ _TABLE_KEYS = {
         "kill_poll_ms",
     },
     "paper": {"balances"},
-    "market_data": {"max_age_ms", "depth", "venue_retry_max_s"},
+    "market_data": {"max_age_ms", "depth", "venue_retry_max_s", "max_silence_ms"},
     "ledger": {"path"},
     "log": {"level", "file"},
 }
@@ -367,6 +370,9 @@ def _build(raw: dict[str, Any], selection: object, env_name: str) -> Settings:
                 defaults.market_data.venue_retry_max_s,
                 1,
                 3600,
+            ),
+            max_silence_ms=_int(
+                market, "market_data.max_silence_ms", defaults.market_data.max_silence_ms, 1
             ),
         ),
         ledger=LedgerSettings(

@@ -30,6 +30,7 @@ def test_shipped_settings_file_matches_built_in_defaults(tmp_path: Path) -> None
     assert from_file.trading.min_profit == Decimal("0.5")
     assert from_file.market_data == built_in.market_data
     assert from_file.market_data.max_age_ms == 5000
+    assert from_file.market_data.max_silence_ms == 30_000
     assert from_file.ledger == built_in.ledger
     assert from_file.venues == built_in.venues
 
@@ -147,6 +148,11 @@ def test_named_environments(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         ("[default.trading]\nmin_profit = -1\n", "trading.min_profit", "negative"),
         ("[default.trading]\nmax_notionl = 5\n", "trading.max_notionl", "unknown setting"),
         ("[default.market_data]\nmax_age_ms = 0\n", "market_data.max_age_ms", "at least 1"),
+        (
+            "[default.market_data]\nmax_silence_ms = 0\n",
+            "market_data.max_silence_ms",
+            "at least 1",
+        ),
         ("[default.market_data]\nmax_age_ms = 1.5\n", "market_data.max_age_ms", "whole number"),
         ("[default.market_data]\ndepth = 1000\n", "market_data.depth", "from 1 to 400"),
         ("[default]\nsymbols = ['BTCUSDT']\n", "symbols", "BASE/QUOTE"),

@@ -2,8 +2,11 @@
 
 Only books that are usable take part. A book is usable after a valid update whose venue
 timestamp was at most `max_age_ms` behind our wall clock when it arrived, while its stream is
-connected, not resyncing, and has delivered a frame or heartbeat within `max_age_ms`. A book
-that turned stale, resyncing or disconnected stays unusable until a fresh update arrives.
+connected, not resyncing, and has delivered a frame or heartbeat within `max_age_ms`. On a
+venue that pushes book changes on a fixed cadence, a book whose last update is older than
+`max_silence_ms` is not used either, however alive its connection looks (pongs say the
+connection lives, not the subscription). A book that turned stale, silent, resyncing or
+disconnected stays unusable until a fresh update arrives.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class _Slot:
 
     book: OrderBook | None = None
     last_alive: float = float("-inf")  # monotonic time of the last frame or heartbeat
+    max_silence_s: float = float("inf")  # the venue's book must update at least this often
     # What an update here is evaluated against, built once: one _Pair per other venue.
     pairs: list[_Pair] = field(default_factory=list)
 
@@ -82,12 +86,15 @@ class Detector:
         *,
         mono: Callable[[], float],
         wall_ms: Callable[[], int],
+        max_silence_ms: Mapping[str, int] | None = None,
     ) -> None:
         # markets[symbol][venue]: only symbols listed on two or more chosen venues
         self._markets = {symbol: dict(listed) for symbol, listed in markets.items()}
         self._limits = limits
         self._max_age_s = max_age_ms / 1000
         self._max_age_ms = max_age_ms
+        # venue -> seconds a book may go without an update (venues pushing on a cadence)
+        self._max_silence_s = {v: ms / 1000 for v, ms in (max_silence_ms or {}).items()}
         self._mono = mono
         self._wall_ms = wall_ms
         self._slots: dict[tuple[str, str], _Slot] = {}
@@ -99,6 +106,7 @@ class Detector:
         slot = self._slots.get((venue, symbol))
         if slot is None:
             slot = self._slots[(venue, symbol)] = _Slot()  # stored first: pairs point back
+            slot.max_silence_s = self._max_silence_s.get(venue, float("inf"))
             slot.pairs = self._pairs(venue, symbol)
         return slot
 
@@ -142,8 +150,13 @@ class Detector:
         return None if slot is None else self._usable(slot, now)
 
     def _usable(self, slot: _Slot, now: float) -> OrderBook | None:
-        if slot.book is not None and now - slot.last_alive > self._max_age_s:
-            slot.book = None  # a silent connection: usable again only after a fresh update
+        book = slot.book
+        if book is not None and (
+            now - slot.last_alive > self._max_age_s or now - book.received_at > slot.max_silence_s
+        ):
+            # A silent connection, or a silent book on a live one: usable again only after
+            # a fresh update.
+            slot.book = None
         return slot.book
 
     def on_book(self, book: OrderBook, arrived_wall_ms: int) -> list[OpportunityEvent]:

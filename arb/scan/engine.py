@@ -95,6 +95,12 @@ class Pipeline:
         for symbol in symbols:
             if len(listed := listed_on(table, tuple(venues), symbol)) >= 2:
                 markets[symbol] = listed
+        # Venues that push book changes on a fixed cadence: a book silent this long is dead.
+        self._max_silence_ms = {
+            v: settings.market_data.max_silence_ms
+            for v, venue in {**venues, **self.pending}.items()
+            if venue.profile.book_push_ms is not None
+        }
         self.detector = Detector(
             markets,
             Limits(
@@ -105,6 +111,7 @@ class Pipeline:
             settings.market_data.max_age_ms,
             mono=mono,
             wall_ms=wall_ms,
+            max_silence_ms=self._max_silence_ms,
         )
         self.feeds = {v: FeedState() for v in venues}
         self.feeds.update({v: FeedState(state="connecting") for v in self.pending})
@@ -223,9 +230,11 @@ class Pipeline:
         feed = self.feeds[venue_id]
         detector = self.detector
         hot = self._hot
-        async for event in venue.watch_book(
-            symbol, self.settings.market_data.depth, **self._stream_options
-        ):
+        options = dict(self._stream_options)
+        silence_ms = self._max_silence_ms.get(venue_id)
+        if silence_ms is not None:
+            options.setdefault("max_silence", silence_ms / 1000)
+        async for event in venue.watch_book(symbol, self.settings.market_data.depth, **options):
             if isinstance(event, BookStatus):
                 detector.unusable(venue_id, symbol)
                 feed.state = event.kind.value
@@ -246,7 +255,8 @@ class Pipeline:
                     await result
 
     async def _watchdog(self) -> None:
-        # A quiet book stays usable while its connection shows life (frames or pongs).
+        # A quiet book stays usable while its connection shows life (frames or pongs), up
+        # to `market_data.max_silence_ms` on a venue that pushes on a cadence.
         while True:
             for venue_id, symbol in self._streaming:
                 alive = self.venues[venue_id].alive_at(symbol)

@@ -6,7 +6,12 @@ from collections.abc import Callable
 
 from arb.sim.scenario import Fault, FaultKind
 
-COUNTED = (FaultKind.HTTP_429, FaultKind.HTTP_5XX_AFTER_PLACE, FaultKind.REJECT_NEXT_ORDER)
+COUNTED = (
+    FaultKind.HTTP_429,
+    FaultKind.HTTP_5XX_AFTER_PLACE,
+    FaultKind.REJECT_NEXT_ORDER,
+    FaultKind.STRAY_SNAPSHOT,
+)
 TIMED = (FaultKind.DELAY, FaultKind.STALE, FaultKind.OUTAGE)
 
 
@@ -28,10 +33,13 @@ class FaultBoard:
         else:
             raise ValueError(f"{fault.kind} is an instant fault; the simulator fires it")
 
-    def take(self, kind: FaultKind) -> Fault | None:
-        """Consume one armed occurrence of a counted fault, or None."""
+    def take(self, kind: FaultKind, symbol: str = "") -> Fault | None:
+        """Consume one armed occurrence of a counted fault (aimed at `symbol`), or None."""
         queue = self._counted[kind]
-        return queue.pop(0) if queue else None
+        for at, fault in enumerate(queue):
+            if not symbol or not fault.symbol or fault.symbol == symbol:
+                return queue.pop(at)
+        return None
 
     def _active(self, kind: FaultKind) -> Fault | None:
         entry = self._timed.get(kind)

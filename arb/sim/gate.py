@@ -92,6 +92,11 @@ def build_app(ctx: VenueContext) -> web.Application:
     return app
 
 
+def topics(symbol: str) -> set[str]:
+    """Every spot.obu stream a client can subscribe `symbol`'s book on."""
+    return {f"ob.{native_id(symbol)}.{level}" for level in LEVELS}
+
+
 def push(ctx: VenueContext, delta: BookDelta) -> None:
     """Send one book delta as a spot.obu update to the channel's subscribers."""
     for level in LEVELS:
@@ -117,6 +122,7 @@ class _Api:
         self.ctx = ctx
         self.state = ctx.state
         self.by_id = {native_id(s): s for s in ctx.state.markets}
+        self.snapshots: dict[str, str] = {}  # topic -> the last full snapshot frame sent
 
     def _symbol(self, pair: str) -> str:
         symbol = self.by_id.get(pair)
@@ -357,8 +363,16 @@ class _Api:
             "b": [[fmt(p), fmt(a)] for p, a in bids],
             "a": [[fmt(p), fmt(a)] for p, a in asks],
         }
-        conn.send(json.dumps({"channel": "spot.obu", "result": result, "time_ms": now}))
-        conn.topics.add(topic)
+        frame = json.dumps({"channel": "spot.obu", "result": result, "time_ms": now})
+        conn.send(frame)
+        previous = self.snapshots.get(topic)
+        self.snapshots[topic] = frame
+        if previous is not None and self.ctx.faults.take(FaultKind.STRAY_SNAPSHOT, book.symbol):
+            # "The server may send full depth snapshots multiple times": here a late one,
+            # the snapshot an earlier subscription started from.
+            self.ctx.log.record(self.ctx.venue, "stray_snapshot", topic=topic)
+            conn.send(previous)
+        conn.subscribe(topic)
 
 
 def _dec(value: Any) -> Decimal | None:

@@ -19,7 +19,13 @@ class WsConn:
         self.ws = ws
         self.request = request
         self.topics: set[str] = set()
+        self.muted: set[str] = set()  # subscribed topics whose pushes are lost (mute_book)
         self.outbox: asyncio.Queue[Frame] = asyncio.Queue()
+
+    def subscribe(self, topic: str) -> None:
+        """Add a subscription; a fresh one is served even if the old one was muted."""
+        self.topics.add(topic)
+        self.muted.discard(topic)
 
     def send(self, frame: Frame) -> None:
         """Queue a frame for this connection."""
@@ -50,7 +56,7 @@ class WsHub:
 
     def subscribers(self, topic: str) -> list[WsConn]:
         """Connections subscribed to `topic`."""
-        return [c for c in self.conns if topic in c.topics]
+        return [c for c in self.conns if topic in c.topics and topic not in c.muted]
 
     def broadcast(self, topic: str, frame: Frame) -> int:
         """Queue `frame` to every subscriber of `topic`; return how many got it."""
@@ -58,6 +64,15 @@ class WsHub:
         for conn in targets:
             conn.send(frame)
         return len(targets)
+
+    def mute(self, topics: set[str]) -> int:
+        """Current subscriptions to `topics` get no more pushes; return how many went dead."""
+        muted = 0
+        for conn in self.conns:
+            dead = (conn.topics & topics) - conn.muted
+            conn.muted |= dead
+            muted += len(dead)
+        return muted
 
     def drop_all(self) -> int:
         """Abort every connection's transport, as a network drop would; return how many."""

@@ -95,6 +95,11 @@ def build_app(ctx: VenueContext) -> web.Application:
     return app
 
 
+def topics(symbol: str) -> set[str]:
+    """Every depth channel a client can subscribe `symbol`'s book on."""
+    return {f"spot@public.aggre.depth.v3.api.pb@{i}@{native_id(symbol)}" for i in INTERVALS}
+
+
 def push(ctx: VenueContext, delta: BookDelta) -> None:
     """Send one book delta as a binary PushDataV3ApiWrapper to the channel's subscribers."""
     for interval in INTERVALS:
@@ -334,7 +339,7 @@ class _Api:
                 conn.send(json.dumps({"id": 0, "code": 0, "msg": reason}))
                 continue
             if method == "SUBSCRIPTION":
-                conn.topics.add(channel)
+                conn.subscribe(channel)
             elif method == "UNSUBSCRIPTION":
                 conn.topics.discard(channel)
             conn.send(json.dumps({"id": 0, "code": 0, "msg": channel}))

@@ -28,6 +28,10 @@ class FaultKind(StrEnum):
     HTTP_429 = "http_429"  # the next `count` REST requests are rate limited
     HTTP_5XX_AFTER_PLACE = "http_5xx_after_place"  # the order is placed, then 5xx
     REJECT_NEXT_ORDER = "reject_next_order"  # the next `count` orders are rejected
+    # Gate: the next `count` subscriptions of the book also get the previous subscription's
+    # full snapshot (older `u`, older levels) right after their own, as a late frame would.
+    STRAY_SNAPSHOT = "stray_snapshot"
+    MUTE_BOOK = "mute_book"  # the book's current subscriptions get no more pushes (pings do)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +46,7 @@ class Fault:
     delay_ms: int = 0
     stale_ms: int = 0
     status: int = 0  # HTTP status for http_5xx_after_place; 0 = the venue's usual one
-    symbol: str = ""  # crossed_book / skip_seq target; "" = every symbol
+    symbol: str = ""  # crossed_book / skip_seq / stray_snapshot / mute_book target; "" = all
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,9 +213,12 @@ def fault_from_dict(entry: dict[str, Any]) -> Fault:
         kind = FaultKind(entry["kind"])
     except (KeyError, ValueError) as exc:
         raise ValueError(f"faults.kind must be one of {[k.value for k in FaultKind]}") from exc
+    venue = _venue_id(str(entry.get("venue", "")), "faults.venue")
+    if kind is FaultKind.STRAY_SNAPSHOT and venue != "gateio":
+        raise ValueError("faults.venue: stray_snapshot is a Gate fault (spot.obu full snapshots)")
     return Fault(
         kind=kind,
-        venue=_venue_id(str(entry.get("venue", "")), "faults.venue"),
+        venue=venue,
         at_ms=int(entry.get("at_ms", 0)),
         count=int(entry.get("count", 1)),
         duration_ms=int(entry.get("duration_ms", 0)),

@@ -170,6 +170,9 @@ class Simulator:
         elif fault.kind is FaultKind.CROSSED_BOOK:
             for book in self._books(fault):
                 _cross(book, ctx.state.markets[book.symbol].price_step)
+        elif fault.kind is FaultKind.MUTE_BOOK:
+            protocol = _PROTOCOLS[fault.venue]
+            ctx.hub.mute({t for b in self._books(fault) for t in protocol.topics(b.symbol)})
 
     def _books(self, fault: Fault) -> list[SimBook]:
         books = self.contexts[fault.venue].state.books

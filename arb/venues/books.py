@@ -5,7 +5,10 @@
 `BookStatus` saying why there is none right now. Sequence gaps are caught on the raw frames
 (`arb.venues.integrity`), crossed or empty books here; either resets the book and resyncs it:
 MEXC from a REST snapshot aligned with the cached deltas, Gate by resubscribing (its first
-push is a full snapshot). `book_health` is what the scanner reads to judge freshness.
+push is a full snapshot). Given `max_silence`, a valid book that takes no update for that long
+is invalidated and resynced the same way: on a venue that pushes changes on a fixed cadence, a
+live connection (pongs) does not prove a live subscription. `book_health` is what the scanner
+reads to judge freshness.
 """
 
 from __future__ import annotations
@@ -107,6 +110,7 @@ async def watch_books(
     max_retry_delay: float = 30.0,
     unsubscribe_timeout: float = 5.0,
     fetch_snapshot: Callable[[str, int | None], Awaitable[Any]] | None = None,
+    max_silence: float | None = None,
 ) -> AsyncGenerator[BookEvent, None]:
     """Yield valid `depth`-level books of `symbol` and status events, forever.
 
@@ -117,6 +121,8 @@ async def watch_books(
     Network loss is retried for ever; any other venue error is raised as an ArbError.
     `fetch_snapshot(symbol, limit)` returns a ccxt order book from REST (MEXC resyncs);
     it defaults to `exchange.fetch_order_book`, pass one to go through a rate limiter.
+    A valid book that takes no update for `max_silence` seconds (frames it refuses, pings
+    and pongs do not count) is invalidated and resynced, as after a gap.
     """
     guard = guard_for(exchange)
     if symbol in guard.books:
@@ -140,6 +146,7 @@ async def watch_books(
         unsubscribe_timeout=unsubscribe_timeout,
         fetch_snapshot=fetch_snapshot or exchange.fetch_order_book,
     )
+    stop_watch = _watch_silence(exchange, state, max_silence) if max_silence else None
     try:
         while True:
             if state.pending is None:
@@ -159,8 +166,40 @@ async def watch_books(
             if event is not None:
                 yield event
     finally:
+        if stop_watch is not None:
+            stop_watch()
         if guard.books.get(symbol) is state:
             del guard.books[symbol]
+
+
+def _watch_silence(exchange: Any, state: BookState, limit: float) -> Callable[[], None]:
+    """Invalidate the book whenever it stays valid `limit` seconds without an update.
+
+    A timer per book rather than a timeout per wait: the wait for ccxt's next update is
+    the hot path, and a silence check is due once per `limit` at most. Returns the stop.
+    """
+    loop = asyncio.get_running_loop()
+    handle: asyncio.TimerHandle | None = None
+
+    def check() -> None:
+        nonlocal handle
+        wait = limit
+        if state.valid and state.pending is None and state.applied_at is not None:
+            quiet = state.clock() - state.applied_at
+            if quiet >= limit:
+                # Pongs say the connection lives, not that this subscription still does.
+                invalidate(exchange, state, f"no book update for {limit:g}s")
+            else:
+                wait = limit - quiet
+        handle = loop.call_later(max(wait, 0.01), check)
+
+    handle = loop.call_later(limit, check)
+
+    def stop() -> None:
+        if handle is not None:
+            handle.cancel()
+
+    return stop
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +312,10 @@ def _checked(exchange: Any, state: BookState, stored: Any, depth: int) -> OrderB
     """Copy ccxt's book now (it changes under us) and return it only if it is usable."""
     if state.pending is not None:
         return None  # broken since ccxt resolved it; the resync comes first
+    if stored["nonce"] is None:
+        # No sequence id: no delta can ever be placed on it, so it would never change again.
+        invalidate(exchange, state, "book without a sequence id")
+        return None
     state.copied = state.updates
     book = OrderBook(
         venue=state.venue,

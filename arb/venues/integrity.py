@@ -324,6 +324,29 @@ def _install_mexc(guard: Guard) -> None:
     exchange.handle_order_book_subscription = handle_order_book_subscription
 
 
+def _snapshot_taken(exchange: Any, state: BookState, end: int | None, client: Any) -> bool:
+    """Whether a Gate full snapshot up to `end` may replace the book (if not: dropped or resync).
+
+    Gate "may send full depth snapshots multiple times", and each replaces the book.
+    Two kinds would freeze it. One without a readable `u`: its sequence id would be None,
+    which here means "no snapshot since subscribing", so every later delta would be
+    dropped unseen (ccxt, its nonce None too, ignores them as well) while the stream had
+    already handed the snapshot out as valid. And one older than the book (a late
+    snapshot from before a resubscription): its levels replace newer ones, and on a
+    quiet book no delta comes to expose the step back.
+    """
+    if end is None:
+        invalidate(exchange, state, "full snapshot without a readable u", client)
+        return False
+    if state.seq is not None and end < state.seq:
+        _dropped(exchange, state, Verdict.STALE, end, client)
+        return False
+    state.seq = end  # the next delta must start at u + 1
+    state.after_snapshot = False
+    state.behind = 0
+    return True
+
+
 def _install_gate(guard: Guard) -> None:
     exchange = guard.exchange
     original = exchange.handle_order_book
@@ -343,11 +366,9 @@ def _install_gate(guard: Guard) -> None:
             return
         end = _int(result.get("u"))
         if result.get("full") is True:
-            state.seq = end  # Gate's own snapshot: the next delta must start at u + 1
-            state.after_snapshot = False
-            state.behind = 0
-            original(client, message)
-            state.applied(state.last_frame_at)
+            if _snapshot_taken(exchange, state, end, client):
+                original(client, message)
+                state.applied(state.last_frame_at)
             return
         if state.seq is None:
             return  # no full snapshot since the (re)subscription: ccxt would ignore it too

@@ -45,6 +45,10 @@ class VenueProfile:
     buy_fee_in_base: bool = True
     # Venue error codes meaning "no such order" that ccxt 4.5.90 leaves a plain ExchangeError.
     order_not_found_codes: tuple[str, ...] = ()
+    # The venue batches a book's changes and pushes them every this many ms (None: as they
+    # happen). On such a venue a live book goes quiet only when its market does, so one
+    # silent for `market_data.max_silence_ms` is resubscribed rather than trusted.
+    book_push_ms: int | None = None
 
 
 def _frozen(options: dict[Any, Any]) -> Mapping[Any, Any]:
@@ -126,6 +130,7 @@ PROFILES: Mapping[str, VenueProfile] = MappingProxyType(
             # MEXC spot v3 answers an unknown order with {"code":-2013,"msg":"Order does not
             # exist."} (Binance's code); ccxt's mexc error table has no entry for it.
             order_not_found_codes=("-2013",),
+            book_push_ms=100,  # spot@public.aggre.depth.v3.api.pb@100ms
         ),
         "gateio": VenueProfile(
             venue_id="gateio",
@@ -149,6 +154,9 @@ PROFILES: Mapping[str, VenueProfile] = MappingProxyType(
             market_buy_takes_cost=True,
             fast_ws_decode=False,
             books_per_connection=100,
+            # spot.obu: "400-level updates every 100 ms; 50-level updates every 20 ms"
+            # (Gate APIv4 WebSocket docs, Order Book V2); arb subscribes level 50 or 400.
+            book_push_ms=100,
         ),
     }
 )

@@ -164,8 +164,7 @@ class Stream:
     async def settled(self) -> None:
         """Wait until no resync is pending or running and the venue streams to us again.
 
-        Each example hits a steady stream. (A stray full snapshot arriving in the middle of
-        Gate's unsubscribe / subscribe can leave the book frozen on it: see the report.)
+        Each example hits a steady stream, so a failure names the frame that caused it.
         """
         state = guard_for(self.venue._stream_exchange(SYMBOL)).books[SYMBOL]
         hub = self.sim.contexts[self.venue_id].hub
@@ -283,3 +282,18 @@ async def test_a_snapshot_from_elsewhere_does_not_freeze_the_book(gate_stream: S
     sent = await gate_stream.send(json.dumps(gate_frame("server_full_snapshot")))
     await gate_stream.recovered(sent)
     assert book_health_resyncs(gate_stream) >= 1
+
+
+async def test_a_snapshot_without_a_sequence_id_does_not_freeze_the_book(
+    gate_stream: Stream,
+) -> None:
+    # Found by the fuzzing above: a full snapshot whose `u` is null was handed out as a
+    # valid book and every delta after it was dropped unseen, for ever, while the
+    # connection stayed alive. It must be refused and the book resynchronised.
+    frame = gate_frame("server_full_snapshot")
+    frame["result"]["u"] = None
+    resyncs = book_health_resyncs(gate_stream)
+    await gate_stream.send(json.dumps(frame))
+    await eventually(lambda: book_health_resyncs(gate_stream) > resyncs, what="a resync")
+    await gate_stream.recovered(asyncio.get_running_loop().time())
+    assert not any(b.bids[0][0] == 104027.1 for b in gate_stream.books)

@@ -19,7 +19,7 @@ from decimal import Decimal
 
 import pytest
 from aiohttp import web
-from reltools import SYMBOL, eventually, plant, scenario, ticking
+from reltools import SYMBOL, calm, eventually, plant, scenario, ticking
 
 from arb.config import Settings, load_settings
 from arb.log import HotLog
@@ -262,6 +262,92 @@ async def test_books_of_a_venue_that_stays_down_do_not_stop_the_other_venue(
     assert gate_state != "connected"
     # Backing off: a handful of reconnects in 1 s, not a hot loop.
     assert 1 <= attempts <= 20
+
+
+@contextlib.asynccontextmanager
+async def ticking_mexc(sim: Simulator, every: float = 0.05) -> AsyncIterator[None]:
+    """Move a deep, harmless MEXC bid only: Gate stays quiet, as a calm market is."""
+
+    async def tick() -> None:
+        n = 0
+        while True:
+            n += 1
+            sim.set_level("mexc", SYMBOL, "bid", D("60000.00"), D(1 + n % 2))
+            await asyncio.sleep(every)
+
+    task = asyncio.create_task(tick())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def gate_top(scan: Scan) -> tuple[float, float] | None:
+    book = scan.pipeline.detector.usable_book("gateio", SYMBOL, time.monotonic())
+    return None if book is None else (book.bids[0][0], book.asks[0][0])
+
+
+async def test_a_stray_gate_snapshot_never_brings_back_a_gone_edge(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Gate "may send full depth snapshots multiple times". The stray here is the snapshot
+    # the first subscription started from (the planted edge, an older `u`), arriving
+    # right after the resubscription's own; Gate is quiet afterwards, so no delta exposes
+    # it, and pongs keep the connection alive.
+    async with Simulator(scenario()) as sim, ticking_mexc(sim):
+        plant(sim)
+        async with scanning(sim, monkeypatch) as scan:
+            await eventually(lambda: bool(scan.events), what="the planted opportunity")
+            calm(sim)
+            await eventually(lambda: gate_top(scan) == (62900.0, 63410.0), what="Gate calm")
+            calmed = time.monotonic()
+            subscribes = gate_subscribes(sim)
+            sim.inject(Fault(FaultKind.STRAY_SNAPSHOT, "gateio", symbol=SYMBOL))
+            # A gap makes arb unsubscribe and subscribe again: the stray rides on that.
+            sim.inject(Fault(FaultKind.SKIP_SEQ, "gateio", symbol=SYMBOL))
+            sim.set_level("gateio", SYMBOL, "bid", D("60000.0"), D(1))
+            await eventually(lambda: bool(sim.log.of("gateio", "stray_snapshot")), what="a stray")
+            await asyncio.sleep(3.0)  # longer than max_age_ms: pongs keep Gate alive
+            top = gate_top(scan)
+            resubscribed = gate_subscribes(sim) > subscribes
+
+    assert resubscribed
+    assert after(scan.events, calmed) == []
+    assert top == (62900.0, 63410.0)
+
+
+async def test_a_silent_gate_book_is_resubscribed_and_never_used_meanwhile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Gate's subscription goes dead while its connection answers pings, and the edge goes
+    # away unseen. Gate pushes book changes on a fixed cadence, so a book silent for
+    # max_silence_ms (longer than max_age_ms here: pongs alone would keep it in use) is
+    # dropped and resubscribed, which brings the truth back.
+    monkeypatch.setenv("ARB_MARKET_DATA__MAX_SILENCE_MS", "2500")
+    async with Simulator(scenario()) as sim, ticking_mexc(sim), scanning(sim, monkeypatch) as scan:
+        await planted(sim, scan)
+        subscribes = gate_subscribes(sim)
+        sim.inject(Fault(FaultKind.MUTE_BOOK, "gateio", symbol=SYMBOL))
+        calm(sim)  # never reaches the dead subscription
+        await asyncio.sleep(3.2)
+        changed = time.monotonic()
+        # With Gate's frozen book this MEXC change would price 0.008 BTC against the gone bid.
+        sim.set_level("mexc", SYMBOL, "ask", D("63000.00"), D("0.008"))
+        await asyncio.sleep(0.5)
+        during = after(scan.events, changed)
+        await eventually(lambda: gate_top(scan) == (62900.0, 63410.0), what="Gate's truth")
+        resubscribed = gate_subscribes(sim) > subscribes
+
+    assert during == []
+    assert after(scan.events, changed) == []
+    assert resubscribed
+
+
+def gate_subscribes(sim: Simulator) -> int:
+    frames = [e["frame"] for e in sim.log.of("gateio", "ws_in")]
+    return sum(1 for f in frames if isinstance(f, dict) and f.get("event") == "subscribe")
 
 
 def stream_with(failures: int, retry: float, cap: float) -> _Stream:

@@ -115,6 +115,29 @@ def test_quiet_book_stays_usable_while_alive_and_not_after() -> None:
     assert len(d.on_book(book("gateio", 42000.0, 42001.0, clock), clock.wall_ms())) == 1
 
 
+def test_a_silent_book_on_a_cadence_venue_is_not_used_however_alive() -> None:
+    clock = Clock()
+    limits = Limits(Decimal("1000"), Decimal("0.5"), Decimal("0"))
+    d = Detector(
+        MARKETS,
+        limits,
+        1000,
+        mono=clock.mono,
+        wall_ms=clock.wall_ms,
+        max_silence_ms={"gateio": 3000},
+    )
+    d.on_book(book("gateio", 42000.0, 42001.0, clock), clock.wall_ms())
+    for _ in range(5):  # pongs every 0.7 s: the connection looks alive throughout
+        clock.now += 0.7
+        d.alive("gateio", SYMBOL, clock.now)
+    assert d.on_book(book("mexc", 41800.0, 41801.0, clock), clock.wall_ms()) == []  # 3.5 s
+    assert d.usable_book("gateio", SYMBOL, clock.now) is None
+    # a venue without a push cadence (mexc here) keeps the max_age_ms rule alone
+    d.alive("mexc", SYMBOL, clock.now + 3.0)
+    assert d.usable_book("mexc", SYMBOL, clock.now + 3.0) is not None
+    assert len(d.on_book(book("gateio", 42000.0, 42001.0, clock), clock.wall_ms())) == 1
+
+
 def test_resyncing_book_is_never_used_and_reappearance_emits_again() -> None:
     clock = Clock()
     d = detector(clock)

@@ -137,6 +137,51 @@ async def test_gate_sequence_numbers_and_skip_seq(sim: Simulator) -> None:
         await session.close()
 
 
+async def test_stray_snapshot_resends_the_previous_subscriptions_snapshot(sim: Simulator) -> None:
+    ws, session = await gate_frames(sim, "ob.BTC_USDT.50")
+    try:
+        first = await next_result(ws)
+        sim.set_level("gateio", "BTC/USDT", "bid", D("45990"), D("2"))
+        moved = await next_result(ws)
+        sim.inject(Fault(FaultKind.STRAY_SNAPSHOT, "gateio", symbol="BTC/USDT"))
+        for event in ("unsubscribe", "subscribe"):
+            request = {"time": int(time.time()), "channel": "spot.obu", "event": event}
+            await ws.send_str(json.dumps(request | {"payload": ["ob.BTC_USDT.50"]}))
+        own, stray = await next_result(ws), await next_result(ws)
+    finally:
+        await ws.close()
+        await session.close()
+    assert own["full"] is True
+    assert own["u"] == moved["u"]
+    assert stray == first  # the older snapshot, late, after the subscription's own
+
+
+async def test_mute_book_silences_current_subscriptions_until_resubscribed(
+    sim: Simulator,
+) -> None:
+    ws, session = await gate_frames(sim, "ob.BTC_USDT.50")
+    try:
+        await next_result(ws)
+        sim.inject(Fault(FaultKind.MUTE_BOOK, "gateio", symbol="BTC/USDT"))
+        sim.set_level("gateio", "BTC/USDT", "bid", D("45990"), D("2"))
+        with pytest.raises(TimeoutError):
+            await next_result(ws)  # nothing but pongs would come now
+        for event in ("unsubscribe", "subscribe"):
+            request = {"time": int(time.time()), "channel": "spot.obu", "event": event}
+            await ws.send_str(json.dumps(request | {"payload": ["ob.BTC_USDT.50"]}))
+        snapshot = await next_result(ws)
+    finally:
+        await ws.close()
+        await session.close()
+    assert snapshot["full"] is True
+    assert ["45990", "2"] in snapshot["b"]
+
+
+def test_stray_snapshot_is_a_gate_fault() -> None:
+    with pytest.raises(ValueError, match="stray_snapshot"):
+        parse_scenario({"faults": [{"kind": "stray_snapshot", "venue": "mexc"}]})
+
+
 async def test_stale_fault_lags_venue_timestamps(sim: Simulator) -> None:
     ws, session = await gate_frames(sim, "ob.ETH_USDT.50")
     try:
