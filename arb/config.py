@@ -23,8 +23,6 @@ from urllib.parse import urlsplit
 from arb.domain.symbols import ALL_PAIRS, Symbol
 from arb.errors import ConfigError
 
-KNOWN_VENUES = ("mexc", "gateio")
-VENUE_ALIASES = {"gate": "gateio", "gate.io": "gateio"}
 ENVIRONMENTS = ("development", "production", "testing")
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_SYMBOLS = ("BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "DOGE/USDT", "LTC/USDT")
@@ -142,8 +140,16 @@ class LogSettings:
     file: Path | None = None
 
 
+def known_venues() -> tuple[str, ...]:
+    """The venues arb trades on: one module each in arb.venues (the default selection)."""
+    # Imported here: the venue registry's modules read this module's settings types.
+    from arb.venues.profiles import trade_profiles  # noqa: PLC0415
+
+    return tuple(trade_profiles())
+
+
 def _default_venues() -> Mapping[str, VenueSettings]:
-    return MappingProxyType({v: VenueSettings(id=v) for v in KNOWN_VENUES})
+    return MappingProxyType({v: VenueSettings(id=v) for v in known_venues()})
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +157,7 @@ class Settings:
     """Every setting arb reads, validated and frozen."""
 
     env: str = "development"
-    exchanges: tuple[str, ...] = KNOWN_VENUES
+    exchanges: tuple[str, ...] = field(default_factory=known_venues)
     symbols: tuple[str, ...] = DEFAULT_SYMBOLS
     quote_currencies: tuple[str, ...] = ("USDT",)
     venues: Mapping[str, VenueSettings] = field(default_factory=_default_venues)
@@ -165,8 +171,9 @@ class Settings:
     warnings: tuple[str, ...] = ()
 
     def venue(self, venue_id: str) -> VenueSettings:
-        """The settings of one venue (by id or alias)."""
-        return self.venues[normalize_venue(venue_id, "exchanges")]
+        """The settings of one venue (by id or alias); defaults for one without a table."""
+        venue = normalize_venue(venue_id, "exchanges")
+        return self.venues.get(venue) or VenueSettings(id=venue)
 
     def with_overrides(
         self, *, exchanges: tuple[str, ...] | None = None, symbols: tuple[str, ...] | None = None
@@ -181,12 +188,17 @@ class Settings:
 
 
 def normalize_venue(name: str, key: str) -> str:
-    """Map a venue name or alias to its settings id; ConfigError naming `key` if unknown."""
-    venue = name.strip().lower()
-    venue = VENUE_ALIASES.get(venue, venue)
-    if venue not in KNOWN_VENUES:
-        raise ConfigError(key, f"unknown venue {name!r} (known: {', '.join(KNOWN_VENUES)})")
-    return venue
+    """Map a venue name or alias to its settings id; ConfigError naming `key` if unknown.
+
+    Known: a venue with its own module in arb.venues (traded), or any other ccxt.pro
+    exchange id (scanned with basic book integrity).
+    """
+    from arb.venues.profiles import profile_for  # noqa: PLC0415 - see known_venues
+
+    try:
+        return profile_for(name).venue_id
+    except ConfigError as exc:
+        raise ConfigError(key, exc.problem) from None
 
 
 def parse_venue_list(value: object, key: str) -> tuple[str, ...]:
@@ -447,8 +459,9 @@ def _paper_balances(table: object) -> Mapping[str, Mapping[str, Decimal]]:
 
 
 def _venues(table: object, selection: object) -> tuple[tuple[str, ...], dict[str, VenueSettings]]:
-    venues = {v: VenueSettings(id=v) for v in KNOWN_VENUES}
-    enabled: list[str] = list(KNOWN_VENUES)
+    known = known_venues()
+    venues = {v: VenueSettings(id=v) for v in known}
+    enabled: list[str] = list(known)
     if isinstance(table, list | str):
         selection = table if selection is None else selection
     elif isinstance(table, dict):
@@ -460,7 +473,7 @@ def _venues(table: object, selection: object) -> tuple[tuple[str, ...], dict[str
             venues[venue] = _venue_settings(venue, name, section)
             if section.get("enabled", True) is not False:
                 enabled.append(venue)
-        enabled.extend(v for v in KNOWN_VENUES if v not in enabled and v not in table)
+        enabled.extend(v for v in known if v not in enabled and v not in table)
     elif table is not None:
         raise ConfigError("exchanges", "must be a list of venue ids or a table per venue")
     if selection is not None:

@@ -47,7 +47,7 @@ def test_subcommand_help_explains_the_options(
 @pytest.mark.parametrize(
     ("args", "named"),
     [
-        (["scan", "--exchanges", "mexc,binance"], "--exchanges"),
+        (["scan", "--exchanges", "mexc,nosuchvenue"], "--exchanges"),
         (["scan", "--exchanges", "mexc"], "--exchanges"),
         (["scan", "--symbols", "BTCUSDT"], "--symbols"),
         (["scan", "--log-level", "LOUD"], "--log-level"),

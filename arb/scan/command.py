@@ -18,7 +18,7 @@ from rich.live import Live
 
 from arb.config import DEFAULT_SYMBOLS, Secret, Settings
 from arb.domain.symbols import Selection, SymbolTable, select_symbols
-from arb.errors import ArbError
+from arb.errors import ArbError, ConfigError
 from arb.ledger import Ledger, insert
 from arb.log import HotLog
 from arb.scan.detector import OpportunityEvent
@@ -245,15 +245,22 @@ async def sandbox(settings: Settings, scenario: str | None) -> AsyncIterator[Set
 
 def sandbox_settings(settings: Settings, sim: Simulator) -> Settings:
     """Settings whose venues all point at `sim`, with its sandbox keys."""
+    simulated = sim.contexts.keys()
+    missing = [v for v in settings.exchanges if v not in simulated]
+    if missing:
+        raise ConfigError(
+            "exchanges",
+            f"--sandbox simulates {', '.join(simulated)}, not {', '.join(missing)}",
+        )
     venues = {
         venue_id: replace(
-            venue,
+            settings.venue(venue_id),
             rest_url=sim.rest_url(venue_id),
             ws_url=sim.ws_url(venue_id),
             api_key=Secret(sim.scenario.api_key),
             api_secret=Secret(sim.scenario.api_secret),
         )
-        for venue_id, venue in settings.venues.items()
+        for venue_id in simulated
     }
     symbols = settings.symbols
     if symbols == DEFAULT_SYMBOLS:  # not chosen by the user: scan what the scenario lists

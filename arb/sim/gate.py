@@ -17,6 +17,7 @@ from arb.sim.book import BookDelta
 from arb.sim.context import VenueContext
 from arb.sim.http import fmt, json_response, middleware
 from arb.sim.hub import WsConn
+from arb.sim.protocols import Protocol
 from arb.sim.scenario import FaultKind, MarketSpec
 from arb.sim.signing import gate_signature, same
 from arb.sim.venue import OrderRequest, OrderStatus, RejectReason, SimOrder, VenueReject
@@ -472,3 +473,19 @@ def _order_info(order: SimOrder, canceled_by_user: bool = False) -> dict[str, An
         "rebated_fee_currency": order.symbol.split("/")[1],
         "finish_as": _finish_as(order, canceled_by_user),
     }
+
+
+PROTOCOL = Protocol(
+    venue="gateio",
+    port_offset=1,
+    ws_path="/ws/v4/",
+    first_order_id=1852454420,
+    cadence_ms=20,
+    taker_fee="0.002",
+    maker_fee="0.002",
+    build_app=build_app,
+    push=push,
+    topics=topics,
+    aliases=("gate",),
+    fault_kinds=frozenset({"stray_snapshot"}),
+)

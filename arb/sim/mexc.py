@@ -17,6 +17,7 @@ from ccxt.protobuf.mexc import PushDataV3ApiWrapper_pb2
 from arb.sim.book import BookDelta
 from arb.sim.context import VenueContext
 from arb.sim.http import fmt, json_response, middleware
+from arb.sim.protocols import Protocol
 from arb.sim.scenario import FaultKind, MarketSpec
 from arb.sim.signing import mexc_signature, same, split_mexc_query
 from arb.sim.venue import OrderRequest, OrderStatus, RejectReason, SimOrder, VenueReject
@@ -405,3 +406,19 @@ def _order_info(order: SimOrder) -> dict[str, Any]:
         "isWorking": True,
         "origQuoteOrderQty": fmt(order.quote_amount),
     }
+
+
+PROTOCOL = Protocol(
+    venue="mexc",
+    port_offset=0,
+    ws_path="/ws",
+    first_order_id=474424498318368768,
+    cadence_ms=100,
+    taker_fee="0.0005",
+    maker_fee="0",
+    build_app=build_app,
+    push=push,
+    topics=topics,
+    aliases=(),
+    fault_kinds=frozenset(),
+)

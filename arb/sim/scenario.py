@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from arb.errors import ConfigError
+from arb.sim.protocols import protocols, venue_id, venues
 
-VENUES = ("mexc", "gateio")
 Level = tuple[Decimal, Decimal]  # (price, amount)
 
 
@@ -185,8 +185,8 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
 def parse_scenario(data: dict[str, Any], name: str = "scenario") -> Scenario:
     """Build a Scenario from parsed TOML; raise ValueError naming the bad key."""
     sandbox = data.get("sandbox", {})
-    venues = {v: _venue(v, data.get("venues", {}).get(v, {})) for v in VENUES}
-    markets = tuple(m for entry in data.get("markets", []) for m in _markets(entry, venues))
+    specs = {v: _venue(v, data.get("venues", {}).get(v, {})) for v in venues()}
+    markets = tuple(m for entry in data.get("markets", []) for m in _markets(entry, specs))
     balances = {
         v: {code.upper(): _dec(amount, f"balances.{v}.{code}") for code, amount in table.items()}
         for v, table in data.get("balances", {}).items()
@@ -197,9 +197,9 @@ def parse_scenario(data: dict[str, Any], name: str = "scenario") -> Scenario:
         name=str(data.get("name", name)),
         api_key=str(sandbox.get("api_key", "sim-key")),
         api_secret=str(sandbox.get("api_secret", "sim-secret")),
-        venues=venues,
+        venues=specs,
         markets=markets,
-        balances={v: balances.get(v, {}) for v in VENUES},
+        balances={v: balances.get(v, {}) for v in venues()},
         books=books,
         timeline=tuple(_change(entry) for entry in data.get("timeline", [])),
         faults=tuple(fault_from_dict(entry) for entry in data.get("faults", [])),
@@ -214,8 +214,10 @@ def fault_from_dict(entry: dict[str, Any]) -> Fault:
     except (KeyError, ValueError) as exc:
         raise ValueError(f"faults.kind must be one of {[k.value for k in FaultKind]}") from exc
     venue = _venue_id(str(entry.get("venue", "")), "faults.venue")
-    if kind is FaultKind.STRAY_SNAPSHOT and venue != "gateio":
-        raise ValueError("faults.venue: stray_snapshot is a Gate fault (spot.obu full snapshots)")
+    served = {k for p in protocols().values() for k in p.fault_kinds}
+    if kind in served and kind not in protocols()[venue].fault_kinds:
+        having = ", ".join(p.venue for p in protocols().values() if kind in p.fault_kinds)
+        raise ValueError(f"faults.venue: {kind} is a fault of {having} only")
     return Fault(
         kind=kind,
         venue=venue,
@@ -230,9 +232,9 @@ def fault_from_dict(entry: dict[str, Any]) -> Fault:
 
 
 def _venue_id(text: str, key: str) -> str:
-    venue = "gateio" if text == "gate" else text
-    if venue not in VENUES:
-        raise ValueError(f"{key}: unknown venue {text!r} (want one of {VENUES})")
+    venue = venue_id(text)
+    if venue is None:
+        raise ValueError(f"{key}: unknown venue {text!r} (want one of {venues()})")
     return venue
 
 
@@ -244,18 +246,19 @@ def _dec(value: Any, key: str) -> Decimal:
 
 
 def _venue(venue: str, table: dict[str, Any]) -> VenueSpec:
+    protocol = protocols()[venue]
     return VenueSpec(
         venue=venue,
-        cadence_ms=int(table.get("cadence_ms", 100 if venue == "mexc" else 20)),
-        taker_fee=_dec(table.get("taker_fee", "0.0005" if venue == "mexc" else "0.002"), venue),
-        maker_fee=_dec(table.get("maker_fee", "0" if venue == "mexc" else "0.002"), venue),
+        cadence_ms=int(table.get("cadence_ms", protocol.cadence_ms)),
+        taker_fee=_dec(table.get("taker_fee", protocol.taker_fee), venue),
+        maker_fee=_dec(table.get("maker_fee", protocol.maker_fee), venue),
     )
 
 
 def _markets(entry: dict[str, Any], venues: dict[str, VenueSpec]) -> list[MarketSpec]:
     symbol = str(entry["symbol"]).upper()
     out = []
-    for venue in VENUES:
+    for venue, spec in venues.items():
         table = entry.get(venue)
         if table is None:
             continue
@@ -268,8 +271,8 @@ def _markets(entry: dict[str, Any], venues: dict[str, VenueSpec]) -> list[Market
                 amount_decimals=int(table["amount_decimals"]),
                 min_amount=_dec(table.get("min_amount", "0"), key),
                 min_notional=_dec(table.get("min_notional", "0"), key),
-                taker_fee=_dec(table.get("taker_fee", str(venues[venue].taker_fee)), key),
-                maker_fee=_dec(table.get("maker_fee", str(venues[venue].maker_fee)), key),
+                taker_fee=_dec(table.get("taker_fee", str(spec.taker_fee)), key),
+                maker_fee=_dec(table.get("maker_fee", str(spec.maker_fee)), key),
             )
         )
     return out

@@ -8,19 +8,17 @@ from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from aiohttp import web
 from loguru import logger
 
-from arb.sim import gate, mexc
 from arb.sim.book import BookDelta, SimBook
 from arb.sim.context import VenueContext
 from arb.sim.faults import COUNTED, TIMED, FaultBoard
 from arb.sim.hub import WsHub
+from arb.sim.protocols import protocols
 from arb.sim.reqlog import RequestLog
 from arb.sim.scenario import (
-    VENUES,
     Fault,
     FaultKind,
     Level,
@@ -30,10 +28,6 @@ from arb.sim.scenario import (
 )
 from arb.sim.venue import VenueState
 from arb.sim.walk import Walk
-
-_PROTOCOLS: dict[str, Any] = {"mexc": mexc, "gateio": gate}
-_WS_PATHS = {"mexc": "/ws", "gateio": "/ws/v4/"}
-_FIRST_ORDER_ID = {"mexc": 474424498318368768, "gateio": 1852454420}
 
 
 class Simulator:
@@ -59,8 +53,8 @@ class Simulator:
         self._clock = time.monotonic
         self._start = self._clock()
         self.contexts: dict[str, VenueContext] = {}
-        for venue in VENUES:
-            state = VenueState(venue, self.scenario, _FIRST_ORDER_ID[venue])
+        for venue, protocol in protocols().items():
+            state = VenueState(venue, self.scenario, protocol.first_order_id)
             self.contexts[venue] = VenueContext(
                 venue, self.scenario, state, FaultBoard(self._clock), self.log, WsHub()
             )
@@ -89,7 +83,7 @@ class Simulator:
             if fault.at_ms <= 0:  # armed before the first request can arrive
                 self.inject(fault)
         for venue, ctx in self.contexts.items():
-            runner = web.AppRunner(_PROTOCOLS[venue].build_app(ctx), handle_signals=False)
+            runner = web.AppRunner(protocols()[venue].build_app(ctx), handle_signals=False)
             await runner.setup()
             site = web.TCPSite(runner, self.host, self._ports.get(venue, 0))
             await site.start()
@@ -171,7 +165,7 @@ class Simulator:
             for book in self._books(fault):
                 _cross(book, ctx.state.markets[book.symbol].price_step)
         elif fault.kind is FaultKind.MUTE_BOOK:
-            protocol = _PROTOCOLS[fault.venue]
+            protocol = protocols()[fault.venue]
             ctx.hub.mute({t for b in self._books(fault) for t in protocol.topics(b.symbol)})
 
     def _books(self, fault: Fault) -> list[SimBook]:
@@ -179,7 +173,7 @@ class Simulator:
         return [b for s, b in books.items() if not fault.symbol or s == fault.symbol]
 
     def _push(self, venue: str, delta: BookDelta) -> None:
-        _PROTOCOLS[venue].push(self.contexts[venue], delta)
+        protocols()[venue].push(self.contexts[venue], delta)
 
     def _spawn(self, job: Awaitable[None], name: str) -> None:
         task = asyncio.ensure_future(self._supervised(job, name))
@@ -254,11 +248,11 @@ def _cross(book: SimBook, tick: Decimal) -> None:
 def banner(sim: Simulator) -> list[str]:
     """Lines telling a user where each simulated venue listens and how to point arb at it."""
     lines = [f"arb exchange simulator: scenario {sim.scenario.name!r}"]
-    for venue in VENUES:
+    for venue, protocol in protocols().items():
         lines.append(
-            f"  {venue:<7} REST {sim.rest_url(venue)}  WS {sim.ws_url(venue)}{_WS_PATHS[venue]}"
+            f"  {venue:<7} REST {sim.rest_url(venue)}  WS {sim.ws_url(venue)}{protocol.ws_path}"
         )
-    for venue in VENUES:
+    for venue in protocols():
         lines.append(f"  exchanges.{venue}.rest_url = {sim.rest_url(venue)!r}")
         lines.append(f"  exchanges.{venue}.ws_url = {sim.ws_url(venue)!r}")
     lines.append("  sandbox api key / secret: see [sandbox] in the scenario file")
@@ -273,12 +267,12 @@ async def serve(
     log_path: Path | None = None,
     ready: Callable[[Simulator], None] | None = None,
 ) -> None:
-    """Run the simulator until cancelled; MEXC listens on `port`, Gate on `port + 1`.
+    """Run the simulator until cancelled; each venue on `port` + its offset (MEXC +0, Gate +1).
 
     `port` 0 picks ephemeral ports; `ready` receives the started simulator (e.g. to
     print `banner(sim)`).
     """
-    ports = {"mexc": port, "gateio": port + 1 if port else 0}
+    ports = {v: port + p.port_offset if port else 0 for v, p in protocols().items()}
     async with Simulator(scenario, host=host, ports=ports, log_path=log_path) as sim:
         if ready is not None:
             ready(sim)

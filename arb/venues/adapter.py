@@ -182,8 +182,8 @@ class Venue:
         # carry go to further instances ("shards") that share the loaded markets.
         self._shards: list[Any] = [self._exchange]
         self._shard_of: dict[str, Any] = {}
-        if self.profile.fast_ws_decode:
-            self._install_fast_decode(self._exchange)
+        if self.profile.decoder is not None:
+            self.profile.decoder(self._exchange)
 
     async def __aenter__(self) -> Self:
         return self
@@ -493,8 +493,8 @@ class Venue:
             shard.timeout = self._timeout_ms
             shard.set_markets(self._exchange.markets, self._exchange.currencies)
             shard.streaming["keepAlive"] = self._exchange.streaming.get("keepAlive")
-            if self.profile.fast_ws_decode:
-                self._install_fast_decode(shard)
+            if self.profile.decoder is not None:
+                self.profile.decoder(shard)
             self._shards.append(shard)
         self._shard_of[symbol] = shard
         return shard
@@ -541,12 +541,6 @@ class Venue:
         return _first_http_origin(self._exchange.urls["api"]) or self._exchange.id
 
     # -- helpers -------------------------------------------------------------------------
-
-    @staticmethod
-    def _install_fast_decode(exchange: Any) -> None:
-        # An optional speed-up: without it ccxt's own protobuf decoding does the same job.
-        if importlib.util.find_spec("arb.venues.mexc_decode") is not None:
-            importlib.import_module("arb.venues.mexc_decode").install(exchange)
 
     def _venue_client_id(self, client_order_id: str) -> str:
         venue_id = self.profile.client_id_prefix + client_order_id

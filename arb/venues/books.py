@@ -3,11 +3,13 @@
 `watch_books` drives ccxt.pro's `watch_order_book` and yields either a valid
 `arb.domain.book.OrderBook` (levels copied as tuples on the tick the update arrived) or a
 `BookStatus` saying why there is none right now. Sequence gaps are caught on the raw frames
-(`arb.venues.integrity`), crossed or empty books here; either resets the book and resyncs it:
-MEXC from a REST snapshot aligned with the cached deltas, Gate by resubscribing (its first
-push is a full snapshot). Given `max_silence`, a valid book that takes no update for that long
-is invalidated and resynced the same way: on a venue that pushes changes on a fixed cadence, a
-live connection (pongs) does not prove a live subscription. `book_health` is what the scanner
+(`arb.venues.integrity`, with each venue's hooks from its module), crossed or empty books
+here; either resets the book and resyncs it by the venue's rule (`BookRules.resync`: a REST
+snapshot aligned with the cached deltas, or a resubscription whose first push is a full
+snapshot). A scan-only venue has no rules: its books are resubscribed. Given `max_silence`,
+a valid book that takes no update for that long is invalidated and resynced the same way: on
+a venue that pushes changes on a fixed cadence, a live connection (pongs) does not prove a
+live subscription. `book_health` is what the scanner
 reads to judge freshness.
 """
 
@@ -25,7 +27,6 @@ from loguru import logger
 
 from arb import errors
 from arb.domain.book import Level, OrderBook
-from arb.venues import fast_apply
 from arb.venues.errors import translate
 from arb.venues.integrity import (
     BookState,
@@ -36,6 +37,7 @@ from arb.venues.integrity import (
     request,
     reset,
 )
+from arb.venues.profiles import BookRules, profile_for_ccxt
 
 
 class BookStatusKind(StrEnum):
@@ -91,11 +93,17 @@ def book_health(exchange: Any, symbol: str) -> BookHealth | None:
     )
 
 
-# ccxt.pro keeps every MEXC level it is sent; Gate's spot.obu sends 50 levels, or 400 when
-# ccxt is asked for exactly 400. MEXC's REST snapshot returns 100 levels unless asked.
-_GATE_LEVELS = 50
-_MEXC_SNAPSHOT_LEVELS = 100
-_SNAPSHOT_TRIES = 4  # lagging MEXC snapshots retried (with backoff) before the cache is dropped
+# A scan-only venue (no rules of its own) is rebuilt by resubscribing, its books checked
+# for crossed, empty and stale only: ccxt's own handling is all there is of its sequence.
+def _no_hooks(guard: Any) -> None:
+    return None
+
+
+async def _resubscribed(stream: Any) -> None:
+    await resubscribe(stream)
+
+
+_BASIC = BookRules(install=_no_hooks, resync=_resubscribed)
 
 
 async def watch_books(
@@ -114,7 +122,7 @@ async def watch_books(
 ) -> AsyncGenerator[BookEvent, None]:
     """Yield valid `depth`-level books of `symbol` and status events, forever.
 
-    `exchange` is a ccxt.pro mexc or gate instance; `clock` a monotonic clock in seconds.
+    `exchange` is a ccxt.pro instance; `clock` a monotonic clock in seconds.
     A book not ready `ready_timeout` seconds after (re)subscribing is bootstrapped (MEXC:
     a quiet market sends no delta, so ccxt alone would wait for ever) or resubscribed
     (Gate). Resyncs after the first back off from `retry_delay` to `max_retry_delay`.
@@ -127,19 +135,19 @@ async def watch_books(
     guard = guard_for(exchange)
     if symbol in guard.books:
         raise ValueError(f"{venue_id} {symbol}: a book stream is already running")
-    if exchange.id != "mexc":
-        # Gate deltas to ready books skip ccxt's generic handling (same book, fewer steps);
-        # MEXC's fast path comes with its decoder (mexc_decode.install, by the adapter).
-        fast_apply.install(exchange)
-    state = BookState(venue=venue_id, symbol=symbol, clock=clock)
+    profile = profile_for_ccxt(exchange.id)
+    rules = profile.books if profile is not None and profile.books is not None else _BASIC
+    if rules.fast_apply is not None:
+        rules.fast_apply(exchange)
+    state = BookState(venue=venue_id, symbol=symbol, clock=clock, sequenced=rules is not _BASIC)
     guard.books[symbol] = state
-    is_mexc = exchange.id == "mexc"
     stream = _Stream(
         exchange=exchange,
         state=state,
         depth=depth,
-        ws_limit=400 if not is_mexc and depth > _GATE_LEVELS else None,
-        rest_limit=depth if is_mexc and depth > _MEXC_SNAPSHOT_LEVELS else None,
+        rules=rules,
+        ws_limit=rules.ws_limit(depth),
+        rest_limit=rules.rest_limit(depth),
         ready_timeout=ready_timeout,
         retry_delay=retry_delay,
         max_retry_delay=max_retry_delay,
@@ -207,6 +215,7 @@ class _Stream:
     exchange: Any
     state: BookState
     depth: int
+    rules: BookRules
     ws_limit: int | None
     rest_limit: int | None
     ready_timeout: float
@@ -289,17 +298,11 @@ def _subscribed(clients: dict[str, Any], key: str) -> Any:
 
 
 async def _resync(stream: _Stream) -> BookEvent | None:
-    """Rebuild the book (MEXC: REST snapshot; Gate: resubscribe); the book if ready at once."""
+    """Rebuild the book by the venue's rule; the book if it is ready at once."""
     state, exchange = stream.state, stream.exchange
     await asyncio.sleep(stream.backoff())
-    epoch = state.epoch
     try:
-        if exchange.id == "mexc":
-            snapshot = await stream.fetch_snapshot(state.symbol, stream.rest_limit)
-            stored = _seed_mexc(exchange, state, snapshot, epoch)
-        else:
-            await _resubscribe_gate(exchange, state, stream.ws_limit, stream.unsubscribe_timeout)
-            return None  # the book arrives with Gate's full snapshot on the next watch
+        stored = await stream.rules.resync(stream)
     except (BaseError, OSError) as exc:
         _raise_unless_transient(exc, state.venue)
         state.failures += 1  # backs off the next attempt: the venue is not answering
@@ -312,7 +315,7 @@ def _checked(exchange: Any, state: BookState, stored: Any, depth: int) -> OrderB
     """Copy ccxt's book now (it changes under us) and return it only if it is usable."""
     if state.pending is not None:
         return None  # broken since ccxt resolved it; the resync comes first
-    if stored["nonce"] is None:
+    if stored["nonce"] is None and state.sequenced:
         # No sequence id: no delta can ever be placed on it, so it would never change again.
         invalidate(exchange, state, "book without a sequence id")
         return None
@@ -367,48 +370,10 @@ def _disconnected(exchange: Any, state: BookState, reason: str) -> None:
         logger.bind(venue=state.venue).warning("{} book lost: {}", state.symbol, reason)
 
 
-def _seed_mexc(exchange: Any, state: BookState, snapshot: Any, epoch: int) -> Any:
-    """Seed ccxt's MEXC book from a REST snapshot plus the deltas cached since; None if stale."""
-    if state.epoch != epoch:
-        return None  # reset while we fetched (gap, resubscribe); a fresh request follows
-    stored = exchange.orderbooks.get(state.symbol)
-    if stored is None:
-        stored = exchange.orderbooks[state.symbol] = exchange.order_book()
-    top = exchange.safe_integer(snapshot, "nonce")
-    if top is None:
-        invalidate(exchange, state, "snapshot without lastUpdateId")
-        return None
-    newer = [
-        delta
-        for delta in stored.cache
-        if (exchange.safe_integer_n(delta, ["toVersion", "r", "version"]) or 0) > top
-    ]
-    first = exchange.safe_integer_n(newer[0], ["fromVersion", "r", "version"]) if newer else None
-    if first is not None and first > top + 1:
-        # The snapshot predates the oldest delta we hold (MEXC's REST book can lag its
-        # stream): ask again later, keeping the cache, and give up on it after a few tries.
-        reason = f"snapshot {top} older than delta from {first}"
-        if state.failures < _SNAPSHOT_TRIES:
-            state.failures += 1
-            request(exchange, state, reason)
-        else:
-            invalidate(exchange, state, reason)
-        return None
-    stored.reset(snapshot)
-    for delta in newer:
-        exchange.handle_book_delta(stored, delta)
-    stored.cache = []
-    if not newer:
-        state.seq = top
-        state.after_snapshot = True
-    state.applied(state.clock())
-    return stored
-
-
-async def _resubscribe_gate(
-    exchange: Any, state: BookState, limit: int | None, ack_seconds: float
-) -> None:
-    """Unsubscribe and let the next watch subscribe again: Gate's first push is a full book."""
+async def resubscribe(stream: Any) -> None:
+    """Unsubscribe and let the next watch subscribe again (a fresh snapshot comes with it)."""
+    exchange, state = stream.exchange, stream.state
+    limit, ack_seconds = stream.ws_limit, stream.unsubscribe_timeout
     params = {"limit": limit} if limit is not None else {}
     try:
         await asyncio.wait_for(exchange.un_watch_order_book(state.symbol, params), ack_seconds)

@@ -78,6 +78,7 @@ class BookState:
     epoch: int = 0  # bumped on every reset, so a resync in flight knows it was overtaken
     failures: int = 0  # resets since the last valid book: drives the stream's backoff
     behind: int = 0  # frames in a row dropped as already applied (STALE)
+    sequenced: bool = True  # False on a scan-only venue: ccxt keeps no sequence id for us
 
     def applied(self, at: float | None) -> None:
         """Record that ccxt's book now includes a frame or snapshot that arrived `at`."""
@@ -123,16 +124,20 @@ guard_of = _GUARDS.get
 
 
 def guard_for(exchange: Any) -> Guard:
-    """The guard of a ccxt.pro mexc or gate instance, installing its hooks on first use."""
+    """The guard of a ccxt.pro instance, installing its venue's hooks on first use.
+
+    A venue with book rules (arb.venues.profiles) gets its raw-frame integrity hooks; any
+    other gets only the frame guard below (basic integrity: the stream's own checks).
+    """
     guard = _GUARDS.get(exchange)
     if guard is None:
+        # Imported here: the venue modules that hold the rules build on this module.
+        from arb.venues.profiles import profile_for_ccxt  # noqa: PLC0415
+
         guard = Guard(exchange)
-        if exchange.id == "mexc":
-            _install_mexc(guard)
-        elif exchange.id in ("gate", "gateio"):
-            _install_gate(guard)
-        else:
-            raise ValueError(f"no book integrity rules for ccxt exchange {exchange.id!r}")
+        profile = profile_for_ccxt(exchange.id)
+        if profile is not None and profile.books is not None:
+            profile.books.install(guard)
         _install_frame_guard(guard)
         _GUARDS[exchange] = guard
     return guard
@@ -248,139 +253,3 @@ def _tracked(state: BookState | None) -> BookState | None:
         state.last_frame_at = state.clock()
         state.connected = True
     return state
-
-
-def _install_mexc(guard: Guard) -> None:
-    exchange = guard.exchange
-    original = exchange.handle_order_book
-    # -1 never equals the cache length, so ccxt never starts its own snapshot: it waits for
-    # 25 cached deltas (a quiet book never gets there) and then skips the delta that
-    # straddles the snapshot id. The stream fetches and aligns the snapshot instead.
-    exchange.options.setdefault("watchOrderBook", {})["snapshotDelay"] = -1
-
-    def handle_order_book(client: Any, message: Any) -> None:
-        # Plain dict reads on the hot path: ccxt's safe_* accessors cost microseconds each.
-        data = message.get("publicAggreDepths") or message.get("d") or message.get("data")
-        market_id = message.get("symbol") or message.get("s")
-        symbol = guard.symbol(market_id, market_id)
-        state = _tracked(guard.books.get(symbol)) if symbol is not None else None
-        if state is None or not isinstance(data, dict):
-            original(client, message)
-            return
-        first = _int(data.get("fromVersion", data.get("r")))
-        end = _int(data.get("toVersion", data.get("r")))
-        verdict = next_verdict(state.seq, first, end, after_snapshot=state.after_snapshot)
-        if _dropped(exchange, state, verdict, end, client):
-            return
-        if verdict is Verdict.GAP:
-            invalidate(
-                exchange, state, f"sequence gap: fromVersion {first} after {state.seq}", client
-            )
-        # After a gap this frame is the first of the cache the next snapshot is aligned with.
-        state.client = client
-        state.seq = end
-        state.after_snapshot = False
-        stored = exchange.orderbooks.get(symbol)
-        ready = stored is not None and stored["nonce"] is not None
-        original(client, message)
-        if ready:
-            state.applied(state.last_frame_at)
-        elif state.pending is None and not state.resyncing:
-            request(exchange, state, "snapshot needed", client)
-
-    def handle_book_delta(orderbook: Any, delta: Any) -> None:
-        # ccxt keeps fromVersion as the nonce and drops a delta whose fromVersion is below
-        # it, which loses the one that straddles a snapshot; order is checked before this.
-        end = exchange.safe_integer_n(delta, ["toVersion", "r", "version", "fromVersion"])
-        nonce = orderbook["nonce"]
-        if end is not None and nonce is not None and end <= nonce:
-            return
-        orderbook["nonce"] = end
-        exchange.handle_bookside_delta(orderbook["asks"], exchange.safe_list(delta, "asks", []))
-        exchange.handle_bookside_delta(orderbook["bids"], exchange.safe_list(delta, "bids", []))
-
-    def handle_order_book_subscription(client: Any, message: Any) -> None:
-        # ccxt 4.5.90 takes the market from part 2 of the channel, '100ms' on aggre.depth,
-        # so after a reconnect it keeps the old book and applies new deltas on top. The
-        # market id is the last part on every depth channel. A book built from another
-        # connection's frames restarts; a snapshot-only book is checked by the next delta.
-        channel = exchange.safe_string(message, "msg", "")
-        symbol = exchange.safe_symbol(channel.split("@")[-1])
-        state = _tracked(guard.books.get(symbol))
-        if state is None:
-            stored = exchange.orderbooks.get(symbol)
-            if stored is not None:
-                stored["nonce"] = None
-                stored.cache = []
-            return
-        if state.client is not None and state.client is not client:
-            if state.valid:
-                invalidate(exchange, state, "resubscribed", client)
-            else:
-                reset(exchange, state)
-
-    exchange.handle_order_book = handle_order_book
-    exchange.handle_book_delta = handle_book_delta
-    exchange.handle_order_book_subscription = handle_order_book_subscription
-
-
-def _snapshot_taken(exchange: Any, state: BookState, end: int | None, client: Any) -> bool:
-    """Whether a Gate full snapshot up to `end` may replace the book (if not: dropped or resync).
-
-    Gate "may send full depth snapshots multiple times", and each replaces the book.
-    Two kinds would freeze it. One without a readable `u`: its sequence id would be None,
-    which here means "no snapshot since subscribing", so every later delta would be
-    dropped unseen (ccxt, its nonce None too, ignores them as well) while the stream had
-    already handed the snapshot out as valid. And one older than the book (a late
-    snapshot from before a resubscription): its levels replace newer ones, and on a
-    quiet book no delta comes to expose the step back.
-    """
-    if end is None:
-        invalidate(exchange, state, "full snapshot without a readable u", client)
-        return False
-    if state.seq is not None and end < state.seq:
-        _dropped(exchange, state, Verdict.STALE, end, client)
-        return False
-    state.seq = end  # the next delta must start at u + 1
-    state.after_snapshot = False
-    state.behind = 0
-    return True
-
-
-def _install_gate(guard: Guard) -> None:
-    exchange = guard.exchange
-    original = exchange.handle_order_book
-
-    def handle_order_book(client: Any, message: Any) -> None:
-        result = message.get("result")
-        if message.get("channel") != "spot.obu" or not isinstance(result, dict):
-            original(client, message)
-            return
-        channel = result.get("s")  # "ob.BTC_USDT.50"
-        parts = channel.split(".") if isinstance(channel, str) else []
-        market_id = parts[1] if len(parts) > 1 else None
-        symbol = guard.symbol(channel, market_id, None, "_", "spot")
-        state = _tracked(guard.books.get(symbol)) if symbol is not None else None
-        if state is None:
-            original(client, message)
-            return
-        end = _int(result.get("u"))
-        if result.get("full") is True:
-            if _snapshot_taken(exchange, state, end, client):
-                original(client, message)
-                state.applied(state.last_frame_at)
-            return
-        if state.seq is None:
-            return  # no full snapshot since the (re)subscription: ccxt would ignore it too
-        first = _int(result.get("U"))
-        verdict = next_verdict(state.seq, first, end, after_snapshot=False)
-        if _dropped(exchange, state, verdict, end, client):
-            return
-        if verdict is Verdict.GAP:
-            invalidate(exchange, state, f"sequence gap: U {first} after u {state.seq}", client)
-            return
-        state.seq = end
-        original(client, message)
-        state.applied(state.last_frame_at)
-
-    exchange.handle_order_book = handle_order_book

@@ -1,14 +1,47 @@
-"""Per-venue differences as data: ccxt ids, constructor options, rate budgets and quirks."""
+"""Per-venue differences as data, and the registry that finds each venue's own module.
+
+A venue arb trades on is one module in this package, `arb/venues/<venue_id>.py`, whose
+`PROFILE` is a `VenueProfile`: its ccxt id and options, rate limits, order quirks and the
+rules that keep its books whole (`BookRules`). `profile_for` finds it by settings id or
+alias; nothing shared names a venue. Any other ccxt.pro exchange id gets a scan-only profile
+with basic book integrity (crossed, empty and stale checks; no sequence check).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import importlib
+import pkgutil
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from types import MappingProxyType
 from typing import Any
 
 from arb.errors import ConfigError
 from arb.venues.limits import Budget, Call, Charge, window
+
+
+def _no_limit(depth: int) -> int | None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class BookRules:
+    """How one venue's books are kept whole beyond ccxt (arb.venues.books calls these).
+
+    `install(guard)` puts the venue's raw-frame integrity hooks on a ccxt.pro instance
+    (arb.venues.integrity.Guard); `resync(stream)` rebuilds a reset book and returns ccxt's
+    stored book if it is ready at once, else None (it arrives with the next watch);
+    `fast_apply(exchange)` installs a lean apply path for ready books, if the venue has one.
+    `ws_limit(depth)` / `rest_limit(depth)`: the subscription and REST snapshot depth to ask
+    for (None: the venue's default).
+    """
+
+    install: Callable[[Any], None]
+    resync: Callable[[Any], Awaitable[Any]]
+    fast_apply: Callable[[Any], None] | None = None
+    ws_limit: Callable[[int], int | None] = _no_limit
+    rest_limit: Callable[[int], int | None] = _no_limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +68,8 @@ class VenueProfile:
     orders_report_fees: bool
     # Gate sizes a market buy in quote currency (cost), not in base amount.
     market_buy_takes_cost: bool
-    fast_ws_decode: bool  # install arb.venues.mexc_decode on the ccxt.pro instance
+    # Installed on the ccxt.pro instance before it connects (MEXC: its protobuf decoder).
+    decoder: Callable[[Any], None] | None
     # Book streams one WebSocket connection may carry. MEXC documents at most 30
     # subscriptions per connection; Gate sets no limit but closes connections whose
     # client falls behind, so we spread its books too.
@@ -49,127 +83,103 @@ class VenueProfile:
     # happen). On such a venue a live book goes quiet only when its market does, so one
     # silent for `market_data.max_silence_ms` is resubscribed rather than trusted.
     book_push_ms: int | None = None
+    # None: a scan-only venue with basic book integrity (crossed, empty, stale; no sequence).
+    books: BookRules | None = None
+    aliases: tuple[str, ...] = ()  # other names settings may use for the venue
+    listed: int = 100  # where the venue comes in default lists (then by id)
+
+    @property
+    def tradable(self) -> bool:
+        """True when arb trades here; else scan-only (basic book integrity)."""
+        return self.books is not None
+
+    @property
+    def level(self) -> str:
+        """What arb does on the venue, as `arb symbols` and the live table show it."""
+        return "trade" if self.tradable else "scan-only (book integrity: basic)"
 
 
-def _frozen(options: dict[Any, Any]) -> Mapping[Any, Any]:
+def frozen(options: dict[Any, Any]) -> Mapping[Any, Any]:
+    """A read-only view of a profile's table."""
     return MappingProxyType(options)
 
 
-# MEXC spot v3 (https://www.mexc.com/api-docs/spot-v3/general-info, "Limits
-# Description"): IP and UID limits are independent, and "each endpoint with IP limits has
-# an independent 500 every 10 second limit" (the same for UID), counted in each endpoint's
-# weight. Weights from the endpoint pages (spot-v3/market-data-endpoints,
-# spot-v3/spot-account-trade): exchangeInfo 10, depth 1, account 10 (and "rate limit: 2
-# times/s"), tradeFee 20, query order 2, new order 1 (IP) and 1 (UID), cancel order 1.
-# Bursts are a tenth of the window so a burst never borrows against the venue's count.
-_MEXC_WINDOW = window(500, 10, burst=50)
-_MEXC_BUDGETS = {
-    "GET /api/v3/exchangeInfo": _MEXC_WINDOW,
-    "GET /api/v3/depth": _MEXC_WINDOW,
-    # "2 times/s" at weight 10 is tighter than the endpoint's 500/10 s: one call at once,
-    # then one a second, never more than two in any second.
-    "GET /api/v3/account": window(20, 1, burst=10),
-    "GET /api/v3/tradeFee": _MEXC_WINDOW,
-    "GET /api/v3/order": _MEXC_WINDOW,
-    "POST /api/v3/order": _MEXC_WINDOW,
-    "DELETE /api/v3/order": _MEXC_WINDOW,
-}
-_MEXC_COSTS = {
-    Call.LOAD_MARKETS: (Charge("GET /api/v3/exchangeInfo", 10),),  # spot only: one request
-    Call.FETCH_ORDER_BOOK: (Charge("GET /api/v3/depth", 1),),
-    Call.FETCH_BALANCE: (Charge("GET /api/v3/account", 10),),
-    Call.FETCH_TRADING_FEE: (Charge("GET /api/v3/tradeFee", 20),),
-    Call.FETCH_ORDER: (Charge("GET /api/v3/order", 2),),
-    Call.CREATE_ORDER: (Charge("POST /api/v3/order", 1),),
-    Call.CANCEL_ORDER: (Charge("DELETE /api/v3/order", 1),),
-}
+@cache
+def trade_profiles() -> Mapping[str, VenueProfile]:
+    """Every venue with its own module in this package, by settings id (loaded once)."""
+    package = importlib.import_module("arb.venues")
+    found: dict[str, VenueProfile] = {}
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.name.startswith("_"):
+            continue
+        profile = getattr(importlib.import_module(f"arb.venues.{module.name}"), "PROFILE", None)
+        if isinstance(profile, VenueProfile):
+            found[profile.venue_id] = profile
+    ordered = sorted(found.values(), key=lambda p: (p.listed, p.venue_id))
+    return MappingProxyType({p.venue_id: p for p in ordered})
 
-# Gate APIv4 (https://www.gate.com/docs/developers/apiv4/en/#frequency-limit-rule): public
-# endpoints 200r/10s per endpoint per IP; spot private endpoints 200r/10s per endpoint per
-# UID, except order placement and amendment, 10r/s in total per UID and market, and
-# cancellation, 200r/s in total. Every request weighs 1. ccxt's spot markets read two
-# endpoints at once (spot and margin currency pairs).
-_GATE_WINDOW = window(200, 10, burst=20)
-_GATE_BUDGETS = {
-    "GET /spot/currency_pairs": _GATE_WINDOW,
-    "GET /margin/currency_pairs": _GATE_WINDOW,
-    "GET /spot/order_book": _GATE_WINDOW,
-    "GET /spot/accounts": _GATE_WINDOW,
-    "GET /wallet/fee": _GATE_WINDOW,
-    "GET /spot/orders/{order_id}": _GATE_WINDOW,
-    "POST /spot/orders": window(10, 1, burst=2),  # per market
-    "DELETE /spot/orders/{order_id}": window(200, 1, burst=20),
-}
-_GATE_COSTS = {
-    Call.LOAD_MARKETS: (Charge("GET /spot/currency_pairs"), Charge("GET /margin/currency_pairs")),
-    Call.FETCH_ORDER_BOOK: (Charge("GET /spot/order_book"),),
-    Call.FETCH_BALANCE: (Charge("GET /spot/accounts"),),
-    Call.FETCH_TRADING_FEE: (Charge("GET /wallet/fee"),),
-    Call.FETCH_ORDER: (Charge("GET /spot/orders/{order_id}"),),
-    Call.CREATE_ORDER: (Charge("POST /spot/orders", per_market=True),),
-    Call.CANCEL_ORDER: (Charge("DELETE /spot/orders/{order_id}"),),
-}
 
-PROFILES: Mapping[str, VenueProfile] = MappingProxyType(
-    {
-        "mexc": VenueProfile(
-            venue_id="mexc",
-            ccxt_id="mexc",
-            options=_frozen({"adjustForTimeDifference": False}),
-            spot_markets_only=True,
-            load_currencies=False,
-            budgets=_frozen(_MEXC_BUDGETS),
-            costs=_frozen(_MEXC_COSTS),
-            client_id_prefix="",
-            client_id_max_len=32,
-            create_reports_fills=False,
-            orders_report_fees=False,
-            market_buy_takes_cost=False,
-            fast_ws_decode=True,
-            books_per_connection=30,
-            # MEXC spot v3 answers an unknown order with {"code":-2013,"msg":"Order does not
-            # exist."} (Binance's code); ccxt's mexc error table has no entry for it.
-            order_not_found_codes=("-2013",),
-            book_push_ms=100,  # spot@public.aggre.depth.v3.api.pb@100ms
-        ),
-        "gateio": VenueProfile(
-            venue_id="gateio",
-            ccxt_id="gate",
-            options=_frozen(
-                {
-                    "adjustForTimeDifference": False,
-                    "fetchMarkets": {"types": ["spot"]},
-                    # None makes ccxt call /account/detail before markets and balances.
-                    "unifiedAccount": False,
-                }
-            ),
-            spot_markets_only=False,
-            load_currencies=False,
-            budgets=_frozen(_GATE_BUDGETS),
-            costs=_frozen(_GATE_COSTS),
-            client_id_prefix="t-",
-            client_id_max_len=30,  # ccxt refuses more than 28 characters after "t-"
-            create_reports_fills=True,
-            orders_report_fees=True,
-            market_buy_takes_cost=True,
-            fast_ws_decode=False,
-            books_per_connection=100,
-            # spot.obu: "400-level updates every 100 ms; 50-level updates every 20 ms"
-            # (Gate APIv4 WebSocket docs, Order Book V2); arb subscribes level 50 or 400.
-            book_push_ms=100,
-        ),
-    }
-)
-
-ALIASES: Mapping[str, str] = MappingProxyType({"gate": "gateio", "gate.io": "gateio"})
+def canonical_id(venue_id: str) -> str:
+    """The settings id a name or alias stands for ("gate" -> "gateio"); the name otherwise."""
+    key = venue_id.strip().lower()
+    for profile in trade_profiles().values():
+        if key in profile.aliases:
+            return profile.venue_id
+    return key
 
 
 def profile_for(venue_id: str) -> VenueProfile:
-    """The profile of a settings venue id or alias; ConfigError naming `exchanges` if unknown."""
-    key = venue_id.strip().lower()
-    key = ALIASES.get(key, key)
-    try:
-        return PROFILES[key]
-    except KeyError:
-        known = ", ".join(PROFILES)
-        raise ConfigError("exchanges", f"unknown venue {venue_id!r} (known: {known})") from None
+    """The profile of a settings venue id or alias; ConfigError naming `exchanges` if unknown.
+
+    A ccxt.pro exchange without a module here is scanned with basic book integrity.
+    """
+    key = canonical_id(venue_id)
+    profile = trade_profiles().get(key)
+    if profile is not None:
+        return profile
+    if key in _ccxt_pro_ids():
+        return scan_only(key)
+    known = ", ".join(trade_profiles())
+    raise ConfigError(
+        "exchanges",
+        f"unknown venue {venue_id!r} (trade: {known}; scan: any ccxt.pro exchange id)",
+    )
+
+
+def profile_for_ccxt(ccxt_id: str) -> VenueProfile | None:
+    """The trade profile whose ccxt class is `ccxt_id`, None for a scan-only one."""
+    return next((p for p in trade_profiles().values() if p.ccxt_id == ccxt_id), None)
+
+
+# A venue we know nothing of: one cautious bucket for every call (scan reads markets and,
+# on resyncs, nothing else), well under what any listed venue allows per IP.
+_UNKNOWN_BUDGETS = {"any": window(50, 10, burst=5)}
+_UNKNOWN_COSTS = {call: (Charge("any"),) for call in Call}
+
+
+@cache
+def scan_only(ccxt_id: str) -> VenueProfile:
+    """A profile for any ccxt.pro exchange: a cautious rate budget, no book rules."""
+    return VenueProfile(
+        venue_id=ccxt_id,
+        ccxt_id=ccxt_id,
+        options=frozen({}),
+        spot_markets_only=False,
+        load_currencies=False,
+        budgets=frozen(_UNKNOWN_BUDGETS),
+        costs=frozen(_UNKNOWN_COSTS),
+        client_id_prefix="",
+        client_id_max_len=32,
+        create_reports_fills=False,
+        orders_report_fees=False,
+        market_buy_takes_cost=False,
+        decoder=None,
+        books_per_connection=50,
+    )
+
+
+@cache
+def _ccxt_pro_ids() -> frozenset[str]:
+    import ccxt.pro  # noqa: PLC0415 - only asked for a venue without a module here
+
+    return frozenset(ccxt.pro.exchanges)

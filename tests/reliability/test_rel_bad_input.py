@@ -16,9 +16,9 @@ FILES = {
 }
 
 ARGUMENTS = [
-    (["scan", "--exchanges", "mexc,binance"], "--exchanges"),
-    (["run", "--exchanges", "mexc,binance"], "--exchanges"),
-    (["symbols", "--exchanges", "binance,mexc"], "--exchanges"),
+    (["scan", "--exchanges", "mexc,nosuchvenue"], "--exchanges"),
+    (["run", "--exchanges", "mexc,nosuchvenue"], "--exchanges"),
+    (["symbols", "--exchanges", "nosuchvenue,mexc"], "--exchanges"),
     (["run", "--symbols", "BTCUSDT"], "--symbols"),
     (["symbols", "--symbols", "BTCUSDT"], "--symbols"),
     (["run", "--log-level", "LOUD"], "--log-level"),

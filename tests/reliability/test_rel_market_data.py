@@ -29,6 +29,7 @@ from arb.scan.engine import SWEEP_S, Pipeline, open_markets
 from arb.sim import Fault, FaultKind, Simulator, load_scenario
 from arb.venues import Venue
 from arb.venues.books import BookState, _Stream
+from arb.venues.profiles import profile_for
 
 D = Decimal
 FAST = {"ready_timeout": 0.3, "retry_delay": 0.05}
@@ -353,7 +354,9 @@ def gate_subscribes(sim: Simulator) -> int:
 def stream_with(failures: int, retry: float, cap: float) -> _Stream:
     state = BookState(venue="gateio", symbol=SYMBOL, clock=time.monotonic, failures=failures)
     fetch: Callable[..., object] = lambda *a: None  # noqa: E731 - never called
-    return _Stream(None, state, 5, None, None, 0.3, retry, cap, 1.0, fetch)  # type: ignore[arg-type]
+    rules = profile_for("gateio").books
+    assert rules is not None
+    return _Stream(None, state, 5, rules, None, None, 0.3, retry, cap, 1.0, fetch)  # type: ignore[arg-type]
 
 
 def test_reconnect_backoff_doubles_with_jitter_up_to_the_cap() -> None:

@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from arb.venues import fast_apply
-from arb.venues.books import _seed_mexc
 from arb.venues.fast_apply import _iso8601
 from arb.venues.integrity import BookState, guard_for, message_hash
+from arb.venues.mexc import seed as _seed_mexc
 from arb.venues.mexc_decode import install
 
 DATA = Path(__file__).parent.parent / "data"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from arb.venues.limits import Budget, Call, Charge, RateLimiter, TokenBucket, window
-from arb.venues.profiles import PROFILES, profile_for
+from arb.venues.profiles import profile_for, scan_only, trade_profiles
 
 
 class FakeTime:
@@ -120,7 +120,7 @@ def test_gate_markets_spend_both_currency_pair_endpoints() -> None:
 
 
 async def test_an_order_never_waits_behind_exhausted_reads() -> None:
-    for venue in PROFILES:
+    for venue in trade_profiles():
         t = FakeTime()
         limiter = limiter_for(venue, t)
         for _ in range(200):
@@ -133,7 +133,7 @@ async def test_an_order_never_waits_behind_exhausted_reads() -> None:
 
 
 def test_every_profile_prices_every_call_against_its_own_buckets() -> None:
-    for profile in PROFILES.values():
+    for profile in (*trade_profiles().values(), scan_only("kucoin")):
         RateLimiter(profile.budgets, profile.costs)  # raises when a call or bucket is missing
     with pytest.raises(ValueError, match="unpriced"):
         RateLimiter({"a": Budget(1.0, 1.0)}, {Call.LOAD_MARKETS: (Charge("a"),)})
