@@ -312,6 +312,158 @@ def run(
 
 
 @cli.command()
+@_settings_options
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("var/recordings/latest"),
+    show_default=True,
+    help="Folder to write the recording to (header.json and rotated frames-*.jsonl.gz).",
+)
+@click.option(
+    "--rotate-mb",
+    type=click.FloatRange(min=0.001),
+    default=64.0,
+    show_default=True,
+    help="Start a new frames file after this many MB (uncompressed); also every hour.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the live opportunities as JSON lines.")
+@_duration_option("")
+@click.option("--sandbox", is_flag=True, help="Record the built-in exchange simulator.")
+@_scenario_option
+def record(
+    settings_file: Path | None,
+    log_level: str | None,
+    exchanges: str | None,
+    symbols: str | None,
+    out: Path,
+    rotate_mb: float,
+    as_json: bool,
+    duration: float | None,
+    sandbox: bool,
+    scenario: Path | None,
+) -> int:
+    """Scan as `arb scan` does and record every raw book frame and REST snapshot to disk.
+
+    Frames are stored as received (MEXC protobuf as bytes) with our receive times, in
+    gzip JSON Lines rotated by size and time and flushed every second, plus the markets
+    seen at start and the settings used. `arb replay` plays a recording back.
+    """
+    if scenario is not None and not sandbox:
+        raise click.UsageError("--scenario needs --sandbox")
+    settings = _load(settings_file, log_level, exchanges, symbols)
+    from arb.record.recorder import RecordOptions  # noqa: PLC0415 - keep `arb --help` fast
+    from arb.record.recorder import record as record_command  # noqa: PLC0415
+    from arb.scan.command import ScanOptions  # noqa: PLC0415
+
+    scan_options = ScanOptions(
+        as_json=as_json,
+        duration=duration,
+        sandbox=sandbox,
+        scenario=str(scenario) if scenario else None,
+        live_table=False,
+    )
+    options = RecordOptions(out=out, scan=scan_options, rotate_mb=rotate_mb)
+    return run_long(record_command(settings, options))
+
+
+def _speed(value: str) -> float | None:
+    text = value.strip().lower()
+    if text == "max":
+        return None
+    try:
+        speed = float(text.removesuffix("x"))
+    except ValueError:
+        speed = 0.0
+    if speed <= 0:
+        raise click.BadParameter(f"{value!r}: use max or a positive factor like 1x")
+    return speed
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option(
+    "--settings",
+    "settings_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Settings file to read instead of ./settings.toml (limits, depth, paper wallets).",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
+    help="Log level on stderr (overrides the log.level setting).",
+)
+@click.option(
+    "--speed", default="max", show_default=True, help="max, or a pace like 1x (recorded time)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print opportunity events as JSON lines.")
+@click.option(
+    "--paper",
+    is_flag=True,
+    help="Trade the opportunities with paper wallets on the recorded books (paper.*).",
+)
+@click.option(
+    "--ledger",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="With --paper: write the trades to this new ledger file (for arb report).",
+)
+@click.option(
+    "--sweep",
+    metavar="KEY=V1,V2,...",
+    help="Replay once per value of one setting, e.g. trading.min_profit=0.2,0.5,1; a table.",
+)
+def replay(
+    folder: Path,
+    settings_file: Path | None,
+    log_level: str | None,
+    speed: str,
+    as_json: bool,
+    paper: bool,
+    ledger: Path | None,
+    sweep: str | None,
+) -> int:
+    """Play a recording through the real decode, integrity, freshness and detector code.
+
+    Recorded receive times drive freshness and detected_at, so the same recording and
+    settings give the same opportunities, byte for byte. --paper hands them to the real
+    executor with paper wallets filling against the recorded books paper.latency_ms later.
+    """
+    from arb.record.command import (  # noqa: PLC0415 - keep `arb --help` fast
+        parse_sweep,
+        replay_command,
+        sweep_command,
+    )
+    from arb.record.files import read_header  # noqa: PLC0415
+    from arb.record.replay import ReplayOptions  # noqa: PLC0415
+
+    pace = _speed(speed)
+    if ledger is not None and not paper:
+        raise click.UsageError("--ledger needs --paper")
+    if ledger is not None and ledger.exists():
+        raise ConfigError("--ledger", f"{ledger} exists; a replay writes a new ledger")
+    try:
+        read_header(folder)
+    except ValueError as exc:
+        raise ConfigError("FOLDER", str(exc)) from None
+    settings = _load(settings_file, log_level, None, None)
+    options = ReplayOptions(folder=folder, speed=pace, paper=paper, ledger=ledger)
+    if paper:
+        from arb.run import check_paper  # noqa: PLC0415
+
+        check_paper(settings)
+    if sweep is not None:
+        if as_json or ledger is not None:
+            raise click.UsageError("--sweep prints a table: no --json or --ledger")
+        plan = parse_sweep(sweep, settings)
+        return run_async(
+            sweep_command(lambda: _load(settings_file, log_level, None, None), options, plan)
+        )
+    return run_async(
+        replay_command(settings, options, as_json=as_json, keep_ledger=ledger is not None)
+    )
+
+
+@cli.command()
 @click.option(
     "--settings",
     "settings_file",

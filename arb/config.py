@@ -105,11 +105,12 @@ class RiskSettings:
 
 @dataclass(frozen=True, slots=True)
 class PaperSettings:
-    """Starting wallets of `arb run --paper`, per venue and currency."""
+    """Starting wallets of `arb run --paper`, per venue and currency; replay's fill latency."""
 
     balances: Mapping[str, Mapping[str, Decimal]] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    latency_ms: int = 50  # `arb replay --paper`: decision -> fill, in recorded time
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,7 +336,7 @@ _TABLE_KEYS = {
         "kill_switch_path",
         "kill_poll_ms",
     },
-    "paper": {"balances"},
+    "paper": {"balances", "latency_ms"},
     "market_data": {"max_age_ms", "depth", "venue_retry_max_s", "max_silence_ms"},
     "ledger": {"path"},
     "log": {"level", "file"},
@@ -372,7 +373,12 @@ def _build(raw: dict[str, Any], selection: object, env_name: str) -> Settings:
         venues=MappingProxyType(venues),
         trading=_trading(trading, defaults.trading),
         risk=_risk(raw.get("risk", {}), defaults.risk),
-        paper=PaperSettings(balances=_paper_balances(raw.get("paper", {}).get("balances", {}))),
+        paper=PaperSettings(
+            balances=_paper_balances(raw.get("paper", {}).get("balances", {})),
+            latency_ms=_int(
+                raw.get("paper", {}), "paper.latency_ms", defaults.paper.latency_ms, 0, 60_000
+            ),
+        ),
         market_data=MarketDataSettings(
             max_age_ms=_int(market, "market_data.max_age_ms", defaults.market_data.max_age_ms, 1),
             depth=_int(market, "market_data.depth", defaults.market_data.depth, 1, 400),

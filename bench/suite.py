@@ -12,7 +12,17 @@ from typing import Any
 
 from loguru import logger
 
-from bench import detect, execution, hotlog, ingest, lookup, memory_frames, pipeline, startup
+from bench import (
+    detect,
+    execution,
+    hotlog,
+    ingest,
+    lookup,
+    memory_frames,
+    pipeline,
+    replay,
+    startup,
+)
 from bench.harness import Row, environment
 
 Benchmark = Callable[[bool], Any]  # returns list[Row] or an awaitable of one
@@ -28,6 +38,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "markets": startup.market_rows,
     "pipeline": pipeline.run,
     "execution": execution.run,
+    "replay": replay.run,
 }
 
 

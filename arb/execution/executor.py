@@ -114,6 +114,11 @@ class Executor:
         task = self._start(opp, self._clock() if seen_at is None else seen_at)
         return await asyncio.shield(task)
 
+    async def settled(self) -> None:
+        """Wait until no trade is in flight (`arb replay` steps recorded time between trades)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
     async def close(self) -> None:
         """Start no new trade and wait until every trade in flight has settled."""
         self.guard.stopping = True

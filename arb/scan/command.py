@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 from rich.console import Console
@@ -40,6 +40,9 @@ class ScanOptions:
     scenario: str | None = None
     live_table: bool | None = None  # None: only when stdout is a terminal
     stream_options: tuple[tuple[str, float], ...] = ()  # book-stream tuning (tests)
+    # venue id -> a callback given each ccxt.pro instance the venue builds (`arb record`)
+    on_exchange: Callable[[str], Callable[[Any], None]] | None = None
+    on_stop: Callable[[], None] | None = None  # called when the scan stops, before cleanup
 
 
 def opportunity_row(event: OpportunityEvent, source: str) -> dict[str, object]:
@@ -88,7 +91,12 @@ class Opened:
     selection: Selection
 
 
-async def open_venues(stack: AsyncExitStack, settings: Settings, console: Console) -> Opened:
+async def open_venues(
+    stack: AsyncExitStack,
+    settings: Settings,
+    console: Console,
+    on_exchange: Callable[[str], Callable[[Any], None]] | None = None,
+) -> Opened:
     """Open every chosen venue, load markets concurrently (with progress), pick the symbols.
 
     A venue that cannot be reached is named with its URL, left out and retried in the
@@ -96,7 +104,10 @@ async def open_venues(stack: AsyncExitStack, settings: Settings, console: Consol
     names every venue and URL: that is our network or settings, not one venue's outage.
     """
     venues = {
-        v: await stack.enter_async_context(Venue(settings.venue(v))) for v in settings.exchanges
+        v: await stack.enter_async_context(
+            Venue(settings.venue(v), on_exchange=on_exchange(v) if on_exchange else None)
+        )
+        for v in settings.exchanges
     }
     with console.status(f"Loading markets on {', '.join(venues)}..."):
         table, failed = await open_markets(settings, venues)
@@ -136,7 +147,7 @@ async def open_pipeline(
     """Start the sandbox if asked, open the venues and build the detection pipeline."""
     if options.sandbox:
         settings = await stack.enter_async_context(sandbox(settings, options.scenario))
-    opened = await open_venues(stack, settings, console)
+    opened = await open_venues(stack, settings, console, options.on_exchange)
     return Pipeline(
         settings,
         opened.working,
@@ -198,6 +209,8 @@ async def run_until_stopped(pipeline: Pipeline, stop: asyncio.Event, options: Sc
         if streams in done:
             streams.result()  # surface a crash of the stream supervisor itself
     finally:
+        if options.on_stop is not None:
+            options.on_stop()
         for task in (streams, stopper, view):
             if task is not None:
                 task.cancel()

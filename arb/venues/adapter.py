@@ -8,7 +8,7 @@ import importlib
 import importlib.util
 import secrets as _random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -162,6 +162,7 @@ class Venue:
         read_attempts: int = 4,
         backoff_s: float = 0.25,
         timeout_s: float = 10.0,
+        on_exchange: Callable[[Any], None] | None = None,
     ) -> None:
         self.profile = profile_for(settings.id)
         self.id = self.profile.venue_id
@@ -184,6 +185,10 @@ class Venue:
         self._shard_of: dict[str, Any] = {}
         if self.profile.decoder is not None:
             self.profile.decoder(self._exchange)
+        # Called with every ccxt.pro instance built, before it connects (`arb record`'s tap).
+        self._on_exchange = on_exchange
+        if on_exchange is not None:
+            on_exchange(self._exchange)
 
     async def __aenter__(self) -> Self:
         return self
@@ -270,6 +275,19 @@ class Venue:
     async def load_markets(self) -> tuple[MarketInfo, ...]:
         """Load the venue's spot markets (and nothing else) as exact MarketInfo values."""
         markets = await self._read(Call.LOAD_MARKETS, self._exchange.load_markets, True)
+        return self._take_markets(markets)
+
+    def use_markets(self, markets: Sequence[Mapping[str, Any]]) -> tuple[MarketInfo, ...]:
+        """Take ccxt markets as recorded instead of loading them (`arb replay`: no request)."""
+        self._exchange.set_markets(list(markets))
+        return self._take_markets(self._exchange.markets)
+
+    @property
+    def exchange(self) -> Any:
+        """The first ccxt.pro instance (replay feeds recorded frames to it)."""
+        return self._exchange
+
+    def _take_markets(self, markets: Mapping[str, Any]) -> tuple[MarketInfo, ...]:
         infos = tuple(
             info
             for market in markets.values()
@@ -495,6 +513,8 @@ class Venue:
             shard.streaming["keepAlive"] = self._exchange.streaming.get("keepAlive")
             if self.profile.decoder is not None:
                 self.profile.decoder(shard)
+            if self._on_exchange is not None:
+                self._on_exchange(shard)
             self._shards.append(shard)
         self._shard_of[symbol] = shard
         return shard
