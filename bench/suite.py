@@ -12,7 +12,17 @@ from typing import Any
 
 from loguru import logger
 
-from bench import detect, execution, hotlog, ingest, lookup, memory_frames, pipeline, startup
+from bench import (
+    detect,
+    execution,
+    hotlog,
+    ingest,
+    lookup,
+    memory_frames,
+    ops_metrics,
+    pipeline,
+    startup,
+)
 from bench.harness import Row, environment
 
 Benchmark = Callable[[bool], Any]  # returns list[Row] or an awaitable of one
@@ -20,6 +30,7 @@ Benchmark = Callable[[bool], Any]  # returns list[Row] or an awaitable of one
 BENCHMARKS: dict[str, Benchmark] = {
     "lookup": lookup.run,
     "hotlog": hotlog.run,
+    "ops_metrics": ops_metrics.run,
     "mexc_ingest": ingest.mexc_rows,
     "gate_ingest": ingest.gate_rows,
     "detect": detect.run,
