@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install scan sandbox test lint check bench soak clean
+.PHONY: install scan sandbox test lint check bench soak browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,15 @@ sandbox: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+# Debian's chromium for the status page's browser test (idempotent; skipped where it is
+# already installed, or without root / apt-get, where that test then skips with a reason).
+browser:
+	@if command -v chromium >/dev/null 2>&1; then echo "chromium: $$(command -v chromium)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+		|| echo "chromium could not be installed: the browser test will skip"; \
+	else echo "no root or apt-get: chromium not installed, the browser test will skip"; fi
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py $(ARGS)

@@ -12,7 +12,14 @@ from typing import Any, TypeVar
 import click
 
 from arb import __version__
-from arb.config import LOG_LEVELS, Settings, load_settings, parse_symbol_list, parse_venue_list
+from arb.config import (
+    LOG_LEVELS,
+    Settings,
+    load_settings,
+    parse_symbol_list,
+    parse_venue_list,
+    secret_values,
+)
 from arb.errors import ArbError, ConfigError
 
 T = TypeVar("T")
@@ -66,13 +73,7 @@ def _load(
         exchanges=parse_venue_list(exchanges, "--exchanges") if exchanges else None,
         symbols=parse_symbol_list(symbols, "--symbols") if symbols else None,
     )
-    secrets = [
-        s.reveal()
-        for v in settings.venues.values()
-        for s in (v.api_key, v.api_secret)
-        if s is not None
-    ]
-    setup_logging(log_level or settings.log.level, settings.log.file, secrets)
+    setup_logging(log_level or settings.log.level, settings.log.file, secret_values(settings))
     if settings.warnings:
         from loguru import logger  # noqa: PLC0415
 

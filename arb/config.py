@@ -149,6 +149,33 @@ def known_venues() -> tuple[str, ...]:
     return tuple(trade_profiles())
 
 
+@dataclass(frozen=True, slots=True)
+class StatusSettings:
+    """The HTTP status server (health, metrics, status page): off unless `listen` is set."""
+
+    listen: tuple[str, int] | None = None  # (host, port)
+    token: Secret | None = None  # bearer token the data endpoints require, when set
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSettings:
+    """Where alerts go (a webhook, Telegram) and when a venue counts as down."""
+
+    webhook_url: Secret | None = None  # a webhook URL often embeds its own token
+    telegram_token: Secret | None = None
+    telegram_chat_id: str | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    venue_down_s: int = 60  # a venue not connected for this long raises an alert
+    daily_pnl: bool = True  # at midnight UTC, the day's realised P&L
+    retries: int = 5  # delivery attempts per alert and target
+    queue_size: int = 100  # alerts waiting to be sent; more are dropped (counted)
+
+    @property
+    def telegram(self) -> bool:
+        """True when both the bot token and the chat id are set."""
+        return self.telegram_token is not None and self.telegram_chat_id is not None
+
+
 def _default_venues() -> Mapping[str, VenueSettings]:
     return MappingProxyType({v: VenueSettings(id=v) for v in known_venues()})
 
@@ -168,6 +195,8 @@ class Settings:
     market_data: MarketDataSettings = MarketDataSettings()
     ledger: LedgerSettings = LedgerSettings()
     log: LogSettings = LogSettings()
+    status: StatusSettings = StatusSettings()
+    alerts: AlertSettings = AlertSettings()
     settings_file: Path | None = None
     warnings: tuple[str, ...] = ()
 
@@ -186,6 +215,14 @@ class Settings:
         if symbols is not None:
             out = replace(out, symbols=symbols)
         return out
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Every credential's raw value, for the log sinks to mask."""
+    a = settings.alerts
+    found = [s for v in settings.venues.values() for s in (v.api_key, v.api_secret)]
+    found += [settings.status.token, a.webhook_url, a.telegram_token]
+    return [s.reveal() for s in found if s is not None]
 
 
 def normalize_venue(name: str, key: str) -> str:
@@ -313,6 +350,8 @@ _TOP_KEYS = {
     "market_data",
     "ledger",
     "log",
+    "status",
+    "alerts",
 }
 _TABLE_KEYS = {
     "trading": {
@@ -340,6 +379,17 @@ _TABLE_KEYS = {
     "market_data": {"max_age_ms", "depth", "venue_retry_max_s", "max_silence_ms"},
     "ledger": {"path"},
     "log": {"level", "file"},
+    "status": {"listen", "token"},
+    "alerts": {
+        "webhook_url",
+        "telegram_token",
+        "telegram_chat_id",
+        "telegram_api_url",
+        "venue_down_s",
+        "daily_pnl",
+        "retries",
+        "queue_size",
+    },
 }
 _VENUE_KEYS = {"enabled", "rest_url", "ws_url", "taker_fee", "api_key", "api_secret"}
 
@@ -397,6 +447,46 @@ def _build(raw: dict[str, Any], selection: object, env_name: str) -> Settings:
             path=_path(raw.get("ledger", {}), "ledger.path", Path("var/ledger.sqlite"))
         ),
         log=LogSettings(level=_log_level(log), file=_optional_path(log, "log.file")),
+        status=_status(raw.get("status", {})),
+        alerts=_alerts(raw.get("alerts", {}), defaults.alerts),
+    )
+
+
+def _status(section: dict[str, Any]) -> StatusSettings:
+    return StatusSettings(
+        listen=_listen(section.get("listen")),
+        token=_secret(section.get("token"), "status.token"),
+    )
+
+
+def _listen(value: object) -> tuple[str, int] | None:
+    if value in (None, ""):
+        return None
+    host, _, port = str(value).strip().rpartition(":")
+    host = host.strip("[]")  # [::1]:8787
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ConfigError("status.listen", f"must be host:port, e.g. 127.0.0.1:8787, got {value!r}")
+    return host, int(port)
+
+
+def _alerts(section: dict[str, Any], d: AlertSettings) -> AlertSettings:
+    chat = section.get("telegram_chat_id")
+    daily = section.get("daily_pnl", d.daily_pnl)
+    if not isinstance(daily, bool):
+        raise ConfigError("alerts.daily_pnl", "must be true or false")
+    webhook = _secret(section.get("webhook_url"), "alerts.webhook_url")
+    if webhook is not None:
+        _url(webhook.reveal(), "alerts.webhook_url", ("http", "https"), path=True)
+    api = section.get("telegram_api_url") or d.telegram_api_url
+    return AlertSettings(
+        webhook_url=webhook,
+        telegram_token=_secret(section.get("telegram_token"), "alerts.telegram_token"),
+        telegram_chat_id=None if chat in (None, "") else str(chat),
+        telegram_api_url=_url(api, "alerts.telegram_api_url", ("http", "https")) or api,
+        venue_down_s=_int(section, "alerts.venue_down_s", d.venue_down_s, 1, 86_400),
+        daily_pnl=daily,
+        retries=_int(section, "alerts.retries", d.retries, 1, 20),
+        queue_size=_int(section, "alerts.queue_size", d.queue_size, 1, 10_000),
     )
 
 
@@ -513,7 +603,7 @@ def _venue_settings(venue: str, name: str, section: dict[str, Any]) -> VenueSett
     )
 
 
-def _url(value: object, key: str, schemes: tuple[str, ...]) -> str | None:
+def _url(value: object, key: str, schemes: tuple[str, ...], *, path: bool = False) -> str | None:
     if value in (None, ""):
         return None
     if not isinstance(value, str):
@@ -525,6 +615,8 @@ def _url(value: object, key: str, schemes: tuple[str, ...]) -> str | None:
         _ = parts.port
     except ValueError:
         raise ConfigError(key, "has a bad port") from None
+    if path:  # a whole URL (a webhook): kept as given
+        return value.strip()
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise ConfigError(key, "only scheme, host and port are replaced: give no path or query")
     return f"{parts.scheme}://{parts.netloc}"

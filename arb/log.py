@@ -7,7 +7,7 @@ import threading
 from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
@@ -25,6 +25,7 @@ def setup_logging(
 ) -> None:
     """Replace loguru's default sink with ours; every secret value is masked in every record."""
     masks = tuple(s for s in secrets if s)
+    _setup.update(json_file=json_file, masks=masks, level=level)
 
     def patch(record: Record) -> None:
         venue = record["extra"].get("venue")
@@ -51,6 +52,15 @@ def setup_logging(
         logger.add(
             json_file, level=level, serialize=True, enqueue=True, backtrace=False, diagnose=False
         )
+
+
+_setup: dict[str, Any] = {"json_file": None, "masks": (), "level": "INFO"}
+
+
+def reconfigure_logging(level: str, more_secrets: Iterable[str] = ()) -> None:
+    """A settings reload: a new level for every sink, and new secrets masked too."""
+    masks = tuple(dict.fromkeys((*_setup["masks"], *(s for s in more_secrets if s))))
+    setup_logging(level, _setup["json_file"], masks)
 
 
 class HotLog:

@@ -21,6 +21,8 @@ from arb.execution.session import fetch_fees, trading
 from arb.execution.settings import execution_settings
 from arb.ledger import Ledger, insert
 from arb.log import HotLog
+from arb.ops.service import operations
+from arb.ops.status import Sources
 from arb.scan.command import ScanOptions, open_pipeline, opportunity_row, run_until_stopped
 from arb.scan.detector import OpportunityEvent
 
@@ -126,7 +128,9 @@ async def run(settings: Settings, options: RunOptions) -> int:
                 on_stop=stop.set,
             ) as ready:
                 executor = ready
-                await run_until_stopped(pipeline, stop, scan_options)
+                src = Sources(pipeline, ledger, executor, source, started_ms)
+                async with operations(settings, src):
+                    await run_until_stopped(pipeline, stop, scan_options)
     finally:
         hot.close()
         summary = await session_summary(ledger, started_ms)

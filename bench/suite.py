@@ -19,6 +19,7 @@ from bench import (
     ingest,
     lookup,
     memory_frames,
+    ops_metrics,
     pipeline,
     replay,
     startup,
@@ -30,6 +31,7 @@ Benchmark = Callable[[bool], Any]  # returns list[Row] or an awaitable of one
 BENCHMARKS: dict[str, Benchmark] = {
     "lookup": lookup.run,
     "hotlog": hotlog.run,
+    "ops_metrics": ops_metrics.run,
     "mexc_ingest": ingest.mexc_rows,
     "gate_ingest": ingest.gate_rows,
     "detect": detect.run,

@@ -62,3 +62,12 @@ def test_venues_never_import_execution() -> None:
     assert [
         o for o in offenders("arb.execution", ("arb/execution/", "arb/cli.py")) if "venues" in o
     ] == []
+
+
+def test_operations_are_wired_only_by_the_commands() -> None:
+    # arb/ops reads the pipeline and the executor; they never import it back.
+    assert offenders("arb.ops", ("arb/ops/", "arb/run.py", "arb/scan/command.py")) == []
+
+
+def test_only_ops_uses_prometheus_client() -> None:
+    assert offenders("prometheus_client", ("arb/ops/",)) == []

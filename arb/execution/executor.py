@@ -86,6 +86,13 @@ class Executor:
         # then may still show the liquidity that trade took (the venue's push of our own
         # fill can lag), so an opportunity seen on them is not traded.
         self._finished: dict[str, float] = {}
+        # Told every finished trade's outcome (metrics, alerts); must not block or raise.
+        self.on_outcome: Callable[[TradeOutcome], None] | None = None
+
+    def reconfigure(self, settings: ExecutionSettings) -> None:
+        """Use `settings` (and its risk limits) from the next trade on (a settings reload)."""
+        self.settings = settings
+        self.guard.reconfigure(settings)
 
     @property
     def busy(self) -> bool:
@@ -135,8 +142,12 @@ class Executor:
     def _done(self, task: asyncio.Task[TradeOutcome]) -> None:
         self._tasks.discard(task)
         self._finished[task.get_name().removeprefix("trade ")] = self._clock()
-        if not task.cancelled() and task.exception() is not None:
+        if task.cancelled():
+            return
+        if task.exception() is not None:
             logger.opt(exception=task.exception()).error("trade task crashed")
+        elif self.on_outcome is not None:
+            self.on_outcome(task.result())
 
     async def _locked(self, opp: Opportunity, seen_at: float) -> TradeOutcome:
         async with self._lock:

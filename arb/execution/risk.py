@@ -101,6 +101,10 @@ class RiskGuard:
             logger.error("circuit breaker is tripped ({}); no trades until it is reset", tripped)
         return cls(ledger, settings, tripped=tripped, daily_pnl=pnl, clock_ms=clock_ms)
 
+    def reconfigure(self, settings: ExecutionSettings) -> None:
+        """Judge the limits by `settings` from now on (a settings reload)."""
+        self._settings = settings
+
     def blocked(self) -> str | None:
         """Why no new trade may start now, or None."""
         if self.stopping:

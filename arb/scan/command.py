@@ -21,6 +21,8 @@ from arb.domain.symbols import Selection, SymbolTable, select_symbols
 from arb.errors import ArbError, ConfigError
 from arb.ledger import Ledger, insert
 from arb.log import HotLog
+from arb.ops.service import operations
+from arb.ops.status import Sources
 from arb.scan.detector import OpportunityEvent
 from arb.scan.engine import OnEvent, Pipeline, check_symbols, open_markets
 from arb.scan.output import FeedRow, LineWriter, event_json, live_view, summary_lines
@@ -178,7 +180,10 @@ async def scan(settings: Settings, options: ScanOptions) -> int:
     try:
         async with AsyncExitStack() as stack, stop_signals() as stop:
             pipeline = await open_pipeline(stack, settings, options, on_event, hot, console)
-            await run_until_stopped(pipeline, stop, options)
+            started_ms = time.time_ns() // 1_000_000
+            src = Sources(pipeline, ledger, None, source, started_ms)
+            async with operations(settings, src):
+                await run_until_stopped(pipeline, stop, options)
     finally:
         hot.close()
         if writer is not None:

@@ -19,6 +19,7 @@ from decimal import Decimal
 from arb.domain.book import OrderBook
 from arb.domain.opportunity import Opportunity, find_opportunity
 from arb.domain.symbols import MarketInfo
+from arb.scan.histogram import Histogram
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,7 @@ class Stats:
     best: Opportunity | None = None
     # frame-arrival to decision, seconds, for every evaluated update (the most recent ones)
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=20_000))
+    latency: Histogram = field(default_factory=Histogram)  # the same, since start (metrics)
 
 
 class Detector:
@@ -126,6 +128,15 @@ class Detector:
             if other != venue
         ]
 
+    @property
+    def limits(self) -> Limits:
+        """The money limits in use."""
+        return self._limits
+
+    def set_limits(self, limits: Limits) -> None:
+        """Use `limits` from the next evaluation on (settings reloaded while running)."""
+        self._limits = limits
+
     def list_markets(self, symbol: str, markets: Mapping[str, MarketInfo]) -> None:
         """Evaluate `symbol` on `markets[venue]` from now on (a venue that joined late)."""
         self._markets[symbol] = dict(markets)
@@ -178,7 +189,9 @@ class Detector:
             return []
         slot.book = book
         events = self._evaluate(book, slot.pairs) if slot.pairs else []
-        stats.latencies.append(self._mono() - received)
+        latency = self._mono() - received
+        stats.latencies.append(latency)
+        stats.latency.observe(latency)
         return events
 
     def _evaluate(self, book: OrderBook, pairs: list[_Pair]) -> list[OpportunityEvent]:

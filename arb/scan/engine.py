@@ -46,6 +46,7 @@ class FeedState:
     updates: int = 0
     resyncs: int = 0
     books: dict[str, float] = field(default_factory=dict)  # symbol -> received_at
+    last_error: str | None = None  # the latest stream failure or resync reason (health)
 
 
 def join_delay(attempt: int, cap_s: float, rand: Callable[[], float] = random.random) -> float:
@@ -216,11 +217,13 @@ class Pipeline:
                 raise
             except ArbError as exc:
                 self.feeds[venue_id].state = "error"
+                self.feeds[venue_id].last_error = f"{symbol}: {exc}"
                 logger.bind(venue=venue_id).error(
                     "{} stream stopped: {}; retrying in {:.0f} s", symbol, exc, delay
                 )
             except Exception:  # noqa: BLE001 - the one catch-all of this long-running loop
                 self.feeds[venue_id].state = "error"
+                self.feeds[venue_id].last_error = f"{symbol}: stream crashed"
                 logger.bind(venue=venue_id).exception("{} stream crashed; retrying", symbol)
             self.detector.unusable(venue_id, symbol)
             await asyncio.sleep(delay)
@@ -242,6 +245,7 @@ class Pipeline:
                     hot.record("DEBUG", "{} {} book not ready: {}", venue_id, symbol, event.reason)
                     continue
                 feed.resyncs += 1
+                feed.last_error = f"{symbol} {event.kind.value}: {event.reason}"
                 hot.record(
                     "INFO", "{} {} book {}: {}", venue_id, symbol, event.kind.value, event.reason
                 )
