@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import sys
 from collections.abc import Callable, Coroutine
@@ -163,6 +164,46 @@ def symbols(
             async with start_sandbox(settings, None) as chosen:
                 return await run_symbols(chosen, chosen.exchanges, chosen.symbols, as_json)
         return await run_symbols(settings, settings.exchanges, settings.symbols, as_json)
+
+    return run_async(go())
+
+
+@cli.command()
+@_settings_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--sandbox", is_flag=True, help="Read the built-in simulator's accounts instead.")
+def balances(
+    settings_file: Path | None,
+    log_level: str | None,
+    exchanges: str | None,
+    symbols: str | None,
+    as_json: bool,
+    sandbox: bool,
+) -> int:
+    """Show fresh balances per venue, the combined holding per asset and its skew.
+
+    Every chosen venue's balance is fetched now (API keys needed, or --sandbox). One row per
+    asset: each venue's total, the combined holding, and the skew (the most held on one
+    venue minus the least, also in percent): what a trader rebalances between venues.
+    """
+    settings = _load(settings_file, log_level, exchanges, symbols)
+    from arb.execution.holdings import print_balances  # noqa: PLC0415 - keep --help fast
+    from arb.run import check_keys  # noqa: PLC0415
+    from arb.venues import Venue  # noqa: PLC0415
+
+    async def go() -> int:
+        async with contextlib.AsyncExitStack() as stack:
+            chosen = settings
+            if sandbox:
+                from arb.scan.command import sandbox as start_sandbox  # noqa: PLC0415
+
+                chosen = await stack.enter_async_context(start_sandbox(settings, None))
+            else:
+                check_keys(chosen)
+            venues = [
+                await stack.enter_async_context(Venue(chosen.venue(v))) for v in chosen.exchanges
+            ]
+            return await print_balances(venues, as_json)
 
     return run_async(go())
 

@@ -25,6 +25,7 @@ from arb.ops.service import operations
 from arb.ops.status import Sources
 from arb.scan.command import ScanOptions, open_pipeline, opportunity_row, run_until_stopped
 from arb.scan.detector import OpportunityEvent
+from arb.venues.profiles import profile_for, trade_profiles
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,18 @@ def check_keys(settings: Settings) -> None:
                 )
 
 
+def check_tradable(settings: Settings) -> None:
+    """arb trades only on venues with their own module; a scan-only venue exits 2, named."""
+    for venue_id in settings.exchanges:
+        profile = profile_for(venue_id)
+        if not profile.tradable:
+            trade = ", ".join(v for v, p in trade_profiles().items() if p.tradable)
+            raise ConfigError(
+                "exchanges",
+                f"{venue_id} is {profile.level}: arb scans it but trades only on {trade}",
+            )
+
+
 def check_paper(settings: Settings) -> None:
     """--paper needs a starting wallet on every chosen venue."""
     for venue_id in settings.exchanges:
@@ -66,6 +79,7 @@ def check_paper(settings: Settings) -> None:
 
 async def run(settings: Settings, options: RunOptions) -> int:
     """Detect and trade until the duration ends or SIGINT / SIGTERM; print a summary."""
+    check_tradable(settings)
     if options.paper:
         check_paper(settings)
     elif not options.sandbox:

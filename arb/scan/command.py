@@ -27,6 +27,7 @@ from arb.scan.detector import OpportunityEvent
 from arb.scan.engine import OnEvent, Pipeline, check_symbols, open_markets
 from arb.scan.output import FeedRow, LineWriter, event_json, live_view, summary_lines
 from arb.venues.adapter import Venue
+from arb.venues.profiles import profile_for
 
 if TYPE_CHECKING:
     from arb.sim import Simulator
@@ -232,6 +233,7 @@ def _feed_rows(pipeline: Pipeline, elapsed: Callable[[], float]) -> list[FeedRow
             oldest_age_ms=pipeline.book_age_ms(v),
             updates_per_s=f.updates / seconds,
             resyncs=f.resyncs,
+            level=profile_for(v).level,
         )
         for v, f in pipeline.feeds.items()
     ]

@@ -225,6 +225,10 @@ class Detector:
                 event = self._changed(key, found, book.received_at, since)
                 if event is not None:
                     events.append(event)
+        if len(events) > 1:
+            # Several venue pairs cross at once: the best comes first, so the executor,
+            # which takes one trade at a time, trades the best pair of the symbol.
+            events.sort(key=lambda e: e.opportunity.net_profit, reverse=True)
         return events
 
     def _changed(

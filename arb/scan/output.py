@@ -90,6 +90,7 @@ class FeedRow:
     oldest_age_ms: float | None
     updates_per_s: float
     resyncs: int
+    level: str = "trade"  # or "scan-only (book integrity: basic)"
 
 
 def _money(value: Decimal, places: int = 4) -> str:
@@ -118,12 +119,18 @@ def live_view(
     if not ranked:
         table.add_row("-", "", "", "", "", "", "", "")
     feed = Table(title="Feeds", expand=False)
-    for name in ("venue", "state", "books", "oldest book age", "updates/s", "resyncs"):
-        feed.add_column(name, justify="left" if name in ("venue", "state") else "right")
+    for name in ("venue", "level", "state", "books", "oldest book age", "updates/s", "resyncs"):
+        feed.add_column(name, justify="left" if name in ("venue", "level", "state") else "right")
     for row in feeds:
         age = "-" if row.oldest_age_ms is None else f"{row.oldest_age_ms:,.0f} ms"
         feed.add_row(
-            row.venue, row.state, str(row.books), age, f"{row.updates_per_s:,.1f}", str(row.resyncs)
+            row.venue,
+            row.level,
+            row.state,
+            str(row.books),
+            age,
+            f"{row.updates_per_s:,.1f}",
+            str(row.resyncs),
         )
     return Group(table, feed)
 

@@ -75,6 +75,7 @@ def to_json(rows: Sequence[SymbolRow]) -> str:
                     "min_notional": _text(market.min_notional),
                     "taker_fee": _text(market.taker_fee),
                     "active": market.active,
+                    "level": profile_for(venue).level,
                 }
                 for venue, market in row.markets
             },
@@ -87,7 +88,7 @@ def to_json(rows: Sequence[SymbolRow]) -> str:
 def to_table(rows: Sequence[SymbolRow]) -> Table:
     """The rows as a rich table, one line per symbol and venue."""
     table = Table(title="Spot markets")
-    for header in ("symbol", "venue", "native id", "price step", "amount step"):
+    for header in ("symbol", "venue", "level", "native id", "price step", "amount step"):
         table.add_column(header)
     for header in ("min amount", "min notional", "taker fee", "active"):
         table.add_column(header, justify="right")
@@ -95,11 +96,12 @@ def to_table(rows: Sequence[SymbolRow]) -> Table:
         for index, (venue, market) in enumerate(row.markets):
             symbol = row.symbol if index == 0 else ""
             if market is None:
-                table.add_row(symbol, venue, "[dim]not listed[/dim]", *[""] * 6)
+                table.add_row(symbol, venue, "", "[dim]not listed[/dim]", *[""] * 6)
                 continue
             table.add_row(
                 symbol,
                 venue,
+                profile_for(venue).level,
                 market.native_id,
                 _text(market.price_step),
                 _text(market.amount_step),

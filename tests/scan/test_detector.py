@@ -171,3 +171,24 @@ def test_a_venue_listed_late_is_compared_from_its_first_book() -> None:
     assert [(e.opportunity.buy_venue, e.opportunity.sell_venue) for e in events] == [
         ("mexc", "gateio")
     ]
+
+
+def test_with_three_venues_the_best_pair_of_a_symbol_comes_first() -> None:
+    clock = Clock()
+    third = {SYMBOL: {**MARKETS[SYMBOL], "okx": market("okx", "BTC-USDT", "0.001")}}
+    found = Detector(
+        third,
+        Limits(Decimal("1000"), Decimal("0.1"), Decimal("0")),
+        5000,
+        mono=clock.mono,
+        wall_ms=clock.wall_ms,
+    )
+    # MEXC's ask is the cheapest; Gate's bid is high, OKX's higher still.
+    assert found.on_book(book("gateio", 50300.0, 50400.0, clock), clock.wall_ms()) == []
+    assert found.on_book(book("okx", 50500.0, 50600.0, clock), clock.wall_ms()) == []
+    events = found.on_book(book("mexc", 49900.0, 50000.0, clock), clock.wall_ms())
+    pairs = [(e.opportunity.buy_venue, e.opportunity.sell_venue) for e in events]
+    # every crossing pair is reported, the most profitable first (the one execution takes)
+    assert pairs == [("mexc", "okx"), ("mexc", "gateio")]
+    nets = [e.opportunity.net_profit for e in events]
+    assert nets == sorted(nets, reverse=True)

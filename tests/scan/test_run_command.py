@@ -186,3 +186,13 @@ def test_shipped_settings_file_documents_every_run_setting(tmp_path: Path) -> No
     assert settings.trading.max_worst_case_loss == 0
     assert settings.risk.max_consecutive_failures == 3
     assert settings.paper.balances["mexc"]["USDT"] == Decimal("1000")
+
+
+def test_run_refuses_a_scan_only_venue_with_exit_2_and_the_reason(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # kucoin has no module in arb.venues: ccxt.pro scans it, arb does not trade on it
+    code, err = exit_code(capsys, "run", "--paper", "--exchanges", "mexc,kucoin")
+    assert code == 2
+    assert "exchanges" in err
+    assert "kucoin is scan-only (book integrity: basic)" in err

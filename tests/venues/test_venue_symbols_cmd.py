@@ -49,6 +49,7 @@ async def test_json_shows_each_venues_market_with_exact_facts() -> None:
         "min_notional": "1",
         "taker_fee": "0.0002",
         "active": False,
+        "level": "trade",
     }
     assert rows["BTC/USDT"]["gateio"] == {
         "native_id": "BTC_USDT",
@@ -58,6 +59,7 @@ async def test_json_shows_each_venues_market_with_exact_facts() -> None:
         "min_notional": "3",
         "taker_fee": "0.002",
         "active": True,
+        "level": "trade",
     }
 
 
@@ -95,6 +97,7 @@ async def test_the_rich_table_names_each_venue_market() -> None:
     assert cells(mexc_line) == [
         "BTC/USDT",
         "mexc",
+        "trade",
         "BTCUSDT",
         "0.01",
         "0.000001",
@@ -106,6 +109,7 @@ async def test_the_rich_table_names_each_venue_market() -> None:
     assert cells(gate_line) == [
         "",
         "gateio",
+        "trade",
         "BTC_USDT",
         "0.1",
         "0.000001",
