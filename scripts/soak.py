@@ -221,6 +221,53 @@ def order_audit(sim: Simulator, ledger: Path) -> dict[str, Any]:
     }
 
 
+def inventory(
+    sim: Simulator, start: dict[str, dict[str, Decimal]], ledger: Path
+) -> dict[str, dict[str, str]]:
+    """Each base asset held across both venues: drift from the start, against the ledger.
+
+    A trade's legs are matched on the coins received (buys grossed up for a fee taken in
+    base), so a settled trade moves the combined holding by under one amount step; `drift`
+    is the venues' own count, `ledger` what the ledger's orders say it must be (received
+    less sold), `settled_within` the bound of one step per settled trade.
+    """
+    rows = ledger_rows(
+        ledger,
+        "SELECT o.symbol, o.side, o.filled, o.fee, o.fee_currency, i.state, o.intent_id "
+        "FROM orders o JOIN intents i ON i.id = o.intent_id",
+    )
+    out: dict[str, dict[str, str]] = {}
+    steps: dict[str, Decimal] = {}
+    for m in sim.scenario.markets:
+        base = m.symbol.split("/")[0]
+        steps[base] = max(steps.get(base, Decimal(0)), Decimal(1).scaleb(-m.amount_decimals))
+    for asset, step in sorted(steps.items()):
+        end = sum((sim.state(v).free.get(asset, Decimal(0)) for v in VENUES), Decimal(0))
+        began = sum((start[v].get(asset, Decimal(0)) for v in VENUES), Decimal(0))
+        ledger_change = Decimal(0)
+        settled: dict[str, Decimal] = {}
+        for r in rows:
+            if r["symbol"].split("/")[0] != asset:
+                continue
+            filled = Decimal(r["filled"])
+            fee = Decimal(r["fee"] or 0) if r["fee_currency"] == asset else Decimal(0)
+            change = (filled if r["side"] == "buy" else -filled) - fee
+            ledger_change += change
+            if r["state"] == "settled":
+                settled[r["intent_id"]] = settled.get(r["intent_id"], Decimal(0)) + change
+        worst = max((abs(v) for v in settled.values()), default=Decimal(0))
+        out[asset] = {
+            "start": str(began),
+            "end": str(end),
+            "drift": str(end - began),
+            "ledger": str(ledger_change),
+            "settled_trades": str(len(settled)),
+            "settled_worst_drift": str(worst),
+            "settled_within": str(worst < step),
+        }
+    return out
+
+
 def log_counts(path: Path) -> dict[str, int]:
     """Disconnects, resyncs, stale refusals and errors a child logged (its JSON log file)."""
     counts = {"book_lost": 0, "book_invalid": 0, "stream_errors": 0, "errors": 0}
@@ -299,6 +346,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     duration = args.minutes * 60
     fired: dict[str, int] = {}
     async with Simulator(load_scenario(args.scenario)) as sim:
+        held = {v: dict(sim.state(v).free) for v in VENUES}
         start = time.monotonic()
         run = await start_child("run", sim, root, args, "run")
         scan = await start_child("scan", sim, root, args, "scan", "--json")
@@ -332,6 +380,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         )
         codes["restart"] = await asyncio.wait_for(restart.proc.wait(), 120)
         audit = order_audit(sim, run.folder / "ledger.sqlite")
+        holdings = inventory(sim, held, run.folder / "ledger.sqlite")
         crashes = len(sim.crashes)
     intents = ledger_rows(
         run.folder / "ledger.sqlite", "SELECT state, count(*) AS n FROM intents GROUP BY state"
@@ -355,6 +404,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         "memory": {c.name: memory_report(c, args.warmup) for c in children},
         "orders_before_restart": before,
         "orders": audit,
+        "inventory": holdings,
         "simulator_crashes": crashes,
     }
 
@@ -372,6 +422,13 @@ def failures(report: dict[str, Any], max_trend: float = 0.2) -> list[str]:
             trend = memory["second_half_slope_mb_per_min"] if memory else 0.0  # {}: no samples
             if trend > max_trend:
                 bad.append(f"{name} memory still climbing: {trend} MB/min in the second half")
+    for asset, held in report.get("inventory", {}).items():
+        if held["drift"] != held["ledger"] and Decimal(held["drift"]) != Decimal(held["ledger"]):
+            bad.append(f"{asset}: venues moved {held['drift']}, the ledger says {held['ledger']}")
+        if held["settled_within"] != "True":
+            bad.append(
+                f"{asset}: a settled trade moved the holding by {held['settled_worst_drift']}"
+            )
     if report["simulator_crashes"]:
         bad.append(f"{report['simulator_crashes']} simulator task crashes")
     return bad
