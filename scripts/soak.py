@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import random
@@ -69,6 +70,7 @@ def child_env(
 ) -> dict[str, str]:
     """Settings for a child: the simulator's URLs and sandbox keys, private ledger and logs."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARB_")}
+    env["ARB_EXCHANGES"] = ",".join(VENUES)  # only the venues pointed at the simulator
     for venue in VENUES:
         prefix = f"ARB_EXCHANGES__{venue.upper()}__"
         env[prefix + "REST_URL"] = sim.rest_url(venue)
@@ -345,7 +347,10 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     rng = random.Random(args.seed)  # noqa: S311 - a reproducible schedule, not a secret
     duration = args.minutes * 60
     fired: dict[str, int] = {}
-    async with Simulator(load_scenario(args.scenario)) as sim:
+    scenario = load_scenario(args.scenario)
+    # Only the venues the children trade: a dislocation on another would be a lost one.
+    markets = tuple(m for m in scenario.markets if m.venue in VENUES)
+    async with Simulator(dataclasses.replace(scenario, markets=markets)) as sim:
         held = {v: dict(sim.state(v).free) for v in VENUES}
         start = time.monotonic()
         run = await start_child("run", sim, root, args, "run")

@@ -9,13 +9,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-# MEXC puts the signature in the query string; Gate in the SIGN header (never logged)
+# MEXC puts the signature in the query string, Binance in the query or the form body;
+# Gate in the SIGN header (never logged)
 KEEP_IN_MEMORY = 50_000  # entries kept for inspection; the file keeps everything
 _SIGNATURE = re.compile(r"(signature=)[0-9a-fA-F]*")
 
 
 def redact(query: str) -> str:
-    """Replace a query-string signature with a marker."""
+    """Replace a signature in a query string or form body with a marker."""
     return _SIGNATURE.sub(r"\1<redacted>", query)
 
 

@@ -34,7 +34,8 @@ class BookRules:
     stored book if it is ready at once, else None (it arrives with the next watch);
     `fast_apply(exchange)` installs a lean apply path for ready books, if the venue has one.
     `ws_limit(depth)` / `rest_limit(depth)`: the subscription and REST snapshot depth to ask
-    for (None: the venue's default).
+    for (None: the venue's default). `message_hash_prefix`: what ccxt.pro puts before the
+    symbol in the key it resolves a book's watchers under.
     """
 
     install: Callable[[Any], None]
@@ -42,6 +43,7 @@ class BookRules:
     fast_apply: Callable[[Any], None] | None = None
     ws_limit: Callable[[int], int | None] = _no_limit
     rest_limit: Callable[[int], int | None] = _no_limit
+    message_hash_prefix: str = "orderbook:"
 
 
 @dataclass(frozen=True, slots=True)

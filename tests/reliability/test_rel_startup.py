@@ -18,6 +18,7 @@ import pytest
 from reltools import (
     SYMBOL,
     TRADE_AMOUNT,
+    VENUES,
     arb_env,
     assert_ledger_is_the_truth,
     eventually,
@@ -57,7 +58,7 @@ async def test_a_venue_down_at_start_up_joins_when_it_answers_while_the_other_sc
     async with Simulator(scenario()) as sim, ticking(sim, 0.05):
         sim.inject(DOWN)
         plant(sim)
-        settings = sandbox_settings(load_settings(None), sim)
+        settings = sandbox_settings(load_settings(None).with_overrides(exchanges=VENUES), sim)
         async with contextlib.AsyncExitStack() as stack:
             options = ScanOptions(stream_options=FAST)
             console = Console(stderr=True)

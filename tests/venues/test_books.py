@@ -76,6 +76,7 @@ class LoopbackVenue:
         app = web.Application()
         app.router.add_get("/ws", self._ws)
         app.router.add_get("/ws/v4/", self._ws)
+        app.router.add_get("/ws/{stream:[0-9]+}", self._ws)  # ccxt binance: /ws/<stream index>
         app.router.add_get("/{tail:.*}", self._rest)
         self.runner = web.AppRunner(app)
 

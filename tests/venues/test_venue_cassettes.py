@@ -245,3 +245,91 @@ async def test_gate_cancels_an_order() -> None:
     assert result.status is OrderStatus.CANCELED
     assert result.filled == 0
     assert result.amount == D("0.01")
+
+
+# -- Binance -------------------------------------------------------------------------------
+
+
+async def test_binance_loads_only_spot_markets_with_exact_steps() -> None:
+    with cassette("binance/load_markets"):  # exchangeInfo alone: no futures, margin pairs
+        async with Venue(settings("binance")) as venue:
+            markets = {m.symbol: m for m in await venue.load_markets()}
+    assert set(markets) == {"BTC/USDT", "ETH/USDT", "ADA/USDT", "LTC/USDT", "XRP/USDT"}
+    btc = markets["BTC/USDT"]
+    assert (btc.venue, btc.native_id, btc.base, btc.quote) == ("binance", "BTCUSDT", "BTC", "USDT")
+    assert (btc.price_step, btc.amount_step) == (D("0.01"), D("0.00001"))
+    assert (btc.min_amount, btc.min_notional) == (D("0.00001"), D("5"))
+    assert btc.taker_fee == D("0.001")  # ccxt's default until the account fee is fetched
+    assert btc.active is True
+    assert btc.buy_fee_in_base is True
+    assert markets["XRP/USDT"].amount_step == D("1")
+
+
+async def test_binance_order_book_snapshot() -> None:
+    with cassette("binance/order_book"):
+        async with venue_with_markets("binance") as venue:
+            book = await venue.fetch_order_book("BTC/USDT", 5)
+    assert book.bids == ((42574.3, 0.0107), (42574.2, 0.00646))
+    assert book.asks == ((42574.31, 0.0087), (42574.8, 0.00893))
+    assert book.nonce == 25445101
+    assert book.timestamp is None  # Binance's spot depth carries no time
+
+
+async def test_binance_balance() -> None:
+    with cassette("binance/balance"):
+        async with venue_with_markets("binance") as venue:
+            balance = await venue.fetch_balance()
+    assert balance.free["LTC"] == D("0.919741")
+    assert balance.free["ETH"] == D("0.02229833")
+    assert balance.total["BTC"] == 0
+
+
+async def test_binance_account_fee_replaces_the_market_fee() -> None:
+    with cassette("binance/trading_fee"):  # GET /sapi/v1/asset/tradeFee, signed
+        async with venue_with_markets("binance", taker_fee=None) as venue:
+            assert await venue.fetch_trading_fee("BTC/USDT") == D("0.001")
+            assert venue.taker_fee("BTC/USDT") == D("0.001")
+
+
+async def test_binance_creates_an_ioc_limit_order_and_reads_its_fills() -> None:
+    # The cassette matches the form body: type LIMIT, timeInForce IOC, quantity and price
+    # rounded to the steps, newClientOrderId ours, newOrderRespType FULL.
+    with cassette("binance/create_order"):
+        async with venue_with_markets("binance") as venue:
+            result = await venue.create_order(
+                "BTC/USDT", "buy", D("0.000509"), D("58941.634"), "x-TKT5PX2F5e669e75b6c14f69a2c43e"
+            )
+    assert result.id == "5403233939"
+    assert result.client_order_id == "x-TKT5PX2F5e669e75b6c14f69a2c43e"
+    assert result.status is OrderStatus.CLOSED
+    assert (result.filled, result.average, result.cost) == (
+        D("0.0005"),
+        D("58941.63"),
+        D("29.470815"),
+    )
+    # The FULL answer's fills carry the commission (BNB here: fee deduction in BNB is on).
+    assert result.fees == (Fee(currency="BNB", cost=D("0.0000705")),)
+
+
+async def test_binance_fetches_an_order_by_id_and_by_client_id() -> None:
+    with cassette("binance/fetch_order"):
+        async with venue_with_markets("binance") as venue:
+            by_id = await venue.fetch_order("LTC/USDT", order_id="3397148653")
+            by_client = await venue.fetch_order(
+                "LTC/USDT", client_order_id="x-R4BD3S825806ed40c861260428a48c"
+            )
+    assert by_id == by_client
+    assert by_id is not None
+    assert by_id.status is OrderStatus.CLOSED
+    assert (by_id.filled, by_id.cost, by_id.average) == (D("0.1"), D("9.08"), D("90.8"))
+    # A queried Binance order has no commission: estimated from the taker rate, in USDT.
+    assert by_id.fees == (Fee(currency="USDT", cost=D("9.08") * D("0.001"), estimated=True),)
+
+
+async def test_binance_cancels_an_order() -> None:
+    with cassette("binance/cancel_order"):
+        async with venue_with_markets("binance") as venue:
+            result = await venue.cancel_order("BTC/USDT", "4")
+    assert result.id == "4"
+    assert result.status is OrderStatus.CANCELED
+    assert (result.filled, result.amount) == (D("0"), D("1"))

@@ -144,7 +144,9 @@ async def test_all_lists_exactly_the_pairs_in_quote_currencies_active_on_both_ve
     out, buffer = console()
     async with without("gateio", "XRP/USDT") as sim:
         settings = sandbox_settings(Settings(symbols=ALL_PAIRS), sim)
-        code = await run_symbols(settings, settings.exchanges, settings.symbols, True, console=out)
+        # Two venues: on a third (Binance lists XRP too) the pair would have two again.
+        venues = ("mexc", "gateio")
+        code = await run_symbols(settings, venues, settings.symbols, True, console=out)
     assert code == 0
     rows = json.loads(buffer.getvalue())
     # XRP/USDT is left on MEXC alone: not a pair to arbitrage, so not listed.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import vcr
 
@@ -13,8 +14,16 @@ CASSETTES = ROOT / "cassettes"
 
 # Per-request noise and signatures: never recorded, never matched on.
 VOLATILE_QUERY = ("timestamp", "recvWindow", "signature")
-# Credentials and signing headers of both venues.
-SECRET_HEADERS = ("X-MEXC-APIKEY", "KEY", "SIGN", "Timestamp", "Authorization", "Cookie")
+# Credentials and signing headers of every venue.
+SECRET_HEADERS = (
+    "X-MEXC-APIKEY",
+    "X-MBX-APIKEY",
+    "KEY",
+    "SIGN",
+    "Timestamp",
+    "Authorization",
+    "Cookie",
+)
 
 
 def stable_query(r1: Any, r2: Any) -> None:
@@ -26,11 +35,19 @@ def stable_query(r1: Any, r2: Any) -> None:
 
 
 def json_body(sent: Any, recorded: Any) -> None:
-    """vcr matcher: when the cassette recorded a JSON body (Gate's orders), ours equals it."""
+    """vcr matcher: a recorded JSON body (Gate's orders) or form body (Binance's, without its
+    volatile keys) equals ours."""
     if not recorded.body:
         return
-    if not sent.body or json.loads(sent.body) != json.loads(recorded.body):
+    if not sent.body or _body(sent.body) != _body(recorded.body):
         raise AssertionError(f"{sent.body!r} != {recorded.body!r}")
+
+
+def _body(body: str | bytes) -> Any:
+    text = body.decode() if isinstance(body, bytes) else body
+    if text.lstrip().startswith(("{", "[")):
+        return json.loads(text)
+    return sorted((k, v) for k, v in parse_qsl(text) if k not in VOLATILE_QUERY)
 
 
 def make_vcr(record_mode: str = "none") -> vcr.VCR:
