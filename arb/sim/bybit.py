@@ -470,6 +470,7 @@ def _order_info(order: SimOrder) -> dict[str, Any]:
         "smpType": "None",
         "triggerDirection": "0",
         "blockTradeId": "",
+        "cumFeeDetail": {order.fee_currency: fmt(order.fee)} if order.fee else {},
         "rejectReason": "EC_NoError",
         "isLeverage": "0",
         "price": fmt(order.price),

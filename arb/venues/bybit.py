@@ -170,7 +170,9 @@ PROFILE = VenueProfile(
     client_id_max_len=36,  # orderLinkId: "max 36 characters"
     # The create answer is {orderId, orderLinkId} only: fetch the order for its fills.
     create_reports_fills=False,
-    orders_report_fees=True,  # cumExecFee, in the currency received
+    # ccxt 4.5.90 reads an order's fee from `cumFeeDetail` only, which older answers lack
+    # (cumExecFee alone): then the fee is estimated from the taker rate, like MEXC's.
+    orders_report_fees=False,
     market_buy_takes_cost=True,  # a spot market buy's qty is quote coin by default
     decoder=omit_unset_params,
     # Bybit caps the topics of one subscribe request (10 on spot), not of a connection,
