@@ -15,10 +15,15 @@ from typing import Any
 
 from arb.domain.symbols import MarketInfo
 from arb.sim import Scenario, parse_scenario
+from arb.sim import bybit as sim_bybit
 from arb.sim import gate as sim_gate
 from arb.sim import mexc as sim_mexc
 
-NATIVE_ID = {"mexc": sim_mexc.native_id, "gateio": sim_gate.native_id}
+NATIVE_ID = {
+    "mexc": sim_mexc.native_id,
+    "gateio": sim_gate.native_id,
+    "bybit": sim_bybit.native_id,
+}
 
 
 def default_data() -> dict[str, Any]:
