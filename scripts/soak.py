@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import random
@@ -75,6 +76,9 @@ def child_env(
         env[prefix + "WS_URL"] = sim.ws_url(venue)
         env[prefix + "API_KEY"] = sim.scenario.api_key
         env[prefix + "API_SECRET"] = sim.scenario.api_secret
+    for venue in sim.contexts:
+        if venue not in VENUES:  # simulated but not soaked: never let it go live
+            env[f"ARB_EXCHANGES__{venue.upper()}__ENABLED"] = "false"
     env |= {
         "ARB_LEDGER__PATH": str(ledger),
         "ARB_LOG__FILE": str(folder / "log.jsonl"),
@@ -298,7 +302,11 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     rng = random.Random(args.seed)  # noqa: S311 - a reproducible schedule, not a secret
     duration = args.minutes * 60
     fired: dict[str, int] = {}
-    async with Simulator(load_scenario(args.scenario)) as sim:
+    scenario = load_scenario(args.scenario)
+    # The soak trades MEXC against Gate: other venues' markets would take the walk's
+    # dislocations away from them.
+    markets = tuple(m for m in scenario.markets if m.venue in VENUES)
+    async with Simulator(dataclasses.replace(scenario, markets=markets)) as sim:
         start = time.monotonic()
         run = await start_child("run", sim, root, args, "run")
         scan = await start_child("scan", sim, root, args, "scan", "--json")
