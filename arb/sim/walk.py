@@ -58,7 +58,11 @@ class Walk:
             return
         self.next_dislocation += every
         symbol = self.rng.choice(self.spec.symbols).symbol
-        venue = self.rng.choice(sorted(self.venues))
+        # Only a venue that lists the symbol can be dislocated on it.
+        listing = sorted(v for v, state in self.venues.items() if symbol in state.books)
+        if not listing:
+            return
+        venue = self.rng.choice(listing)
         sign = 1 if self.rng.random() < 0.5 else -1
         self.offset_bps[(venue, symbol)] = sign * self.spec.dislocation_bps
         self.offset_until[(venue, symbol)] = t_ms + self.spec.dislocation_ms
