@@ -77,6 +77,9 @@ def child_env(
         env[prefix + "WS_URL"] = sim.ws_url(venue)
         env[prefix + "API_KEY"] = sim.scenario.api_key
         env[prefix + "API_SECRET"] = sim.scenario.api_secret
+    for venue in sim.contexts:
+        if venue not in VENUES:  # simulated but not soaked: never let it go live
+            env[f"ARB_EXCHANGES__{venue.upper()}__ENABLED"] = "false"
     env |= {
         "ARB_LEDGER__PATH": str(ledger),
         "ARB_LOG__FILE": str(folder / "log.jsonl"),

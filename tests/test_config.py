@@ -24,7 +24,7 @@ def test_shipped_settings_file_matches_built_in_defaults(tmp_path: Path) -> None
     shutil.copy(REPO / "settings.toml", tmp_path / "settings.toml")
     from_file = load_settings(tmp_path / "settings.toml")
     built_in = load_settings(None)
-    assert from_file.exchanges == built_in.exchanges == ("mexc", "gateio", "binance")
+    assert from_file.exchanges == built_in.exchanges == ("mexc", "gateio", "binance", "bybit")
     assert from_file.symbols == built_in.symbols
     assert from_file.trading == built_in.trading
     assert from_file.trading.min_profit == Decimal("0.5")
@@ -70,7 +70,7 @@ enabled = true
     assert mexc.rest_url == "http://127.0.0.1:9100"
     assert mexc.ws_url == "ws://127.0.0.1:9100"
     assert mexc.taker_fee == Decimal("0.0005")
-    assert s.exchanges == ("mexc", "gateio", "binance")
+    assert s.exchanges == ("mexc", "gateio", "binance", "bybit")
     assert s.venue("gate") is s.venues["gateio"]
 
 
@@ -117,7 +117,8 @@ def test_disabled_venue_leaves_the_selection(tmp_path: Path) -> None:
     path = write(
         tmp_path,
         "[default.exchanges.mexc]\nenabled = false\n[default.exchanges.gateio]\nenabled = true\n"
-        "[default.exchanges.binance]\nenabled = false\n",
+        "[default.exchanges.binance]\nenabled = false\n"
+        "[default.exchanges.bybit]\nenabled = false\n",
     )
     with pytest.raises(ConfigError) as err:
         load_settings(path)

@@ -402,7 +402,7 @@ class Venue:
         self.market(symbol)
         params: dict[str, Any] = {}
         if order_id is None and client_order_id is not None:
-            params["clientOrderId"] = self._venue_client_id(client_order_id)
+            params[self.profile.client_id_param] = self._venue_client_id(client_order_id)
 
         async def fetch() -> Any:
             try:

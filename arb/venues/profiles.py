@@ -70,7 +70,8 @@ class VenueProfile:
     orders_report_fees: bool
     # Gate sizes a market buy in quote currency (cost), not in base amount.
     market_buy_takes_cost: bool
-    # Installed on the ccxt.pro instance before it connects (MEXC: its protobuf decoder).
+    # Installed on every ccxt.pro instance before use (MEXC: its protobuf decoder; Bybit:
+    # a request fix). A per-instance set-up hook, whatever it installs.
     decoder: Callable[[Any], None] | None
     # Book streams one WebSocket connection may carry. MEXC documents at most 30
     # subscriptions per connection; Gate sets no limit but closes connections whose
@@ -81,6 +82,9 @@ class VenueProfile:
     buy_fee_in_base: bool = True
     # Venue error codes meaning "no such order" that ccxt 4.5.90 leaves a plain ExchangeError.
     order_not_found_codes: tuple[str, ...] = ()
+    # The ccxt fetch_order param that looks an order up by our client order id (ccxt's
+    # unified `clientOrderId` where ccxt maps it; Bybit: its own `orderLinkId`).
+    client_id_param: str = "clientOrderId"
     # The venue batches a book's changes and pushes them every this many ms (None: as they
     # happen). On such a venue a live book goes quiet only when its market does, so one
     # silent for `market_data.max_silence_ms` is resubscribed rather than trusted.

@@ -167,6 +167,9 @@ def arb_env(sim: Simulator, tmp_path: Path, *, keys: bool = True) -> dict[str, s
         if keys:
             env[prefix + "API_KEY"] = KEY
             env[prefix + "API_SECRET"] = SECRET
+    for venue in sim.contexts:
+        if venue not in VENUES:  # a venue this world does not list must not go live
+            env[f"ARB_EXCHANGES__{venue.upper()}__ENABLED"] = "false"
     env |= {
         "ARB_EXCHANGES": ",".join(VENUES),  # only the simulated venues: never a live one
         "ARB_SYMBOLS": SYMBOL,
