@@ -64,6 +64,7 @@ class VenueSettings:
     taker_fee: Decimal | None = None
     api_key: Secret | None = None
     api_secret: Secret | None = None
+    api_password: Secret | None = None  # the API passphrase some venues sign with (OKX)
 
     @property
     def has_keys(self) -> bool:
@@ -340,7 +341,15 @@ _TABLE_KEYS = {
     "ledger": {"path"},
     "log": {"level", "file"},
 }
-_VENUE_KEYS = {"enabled", "rest_url", "ws_url", "taker_fee", "api_key", "api_secret"}
+_VENUE_KEYS = {
+    "enabled",
+    "rest_url",
+    "ws_url",
+    "taker_fee",
+    "api_key",
+    "api_secret",
+    "api_password",
+}
 
 
 def _build(raw: dict[str, Any], selection: object, env_name: str) -> Settings:
@@ -504,6 +513,7 @@ def _venue_settings(venue: str, name: str, section: dict[str, Any]) -> VenueSett
         taker_fee=taker_fee,
         api_key=_secret(section.get("api_key"), f"{prefix}.api_key"),
         api_secret=_secret(section.get("api_secret"), f"{prefix}.api_secret"),
+        api_password=_secret(section.get("api_password"), f"{prefix}.api_password"),
     )
 
 

@@ -23,6 +23,7 @@ from arb.ledger import Ledger, insert
 from arb.log import HotLog
 from arb.scan.command import ScanOptions, open_pipeline, opportunity_row, run_until_stopped
 from arb.scan.detector import OpportunityEvent
+from arb.venues.profiles import profile_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,12 @@ def check_keys(settings: Settings) -> None:
                     ".secrets.toml or ARB_EXCHANGES__<VENUE>__API_KEY / __API_SECRET), "
                     "or trade on paper with --paper",
                 )
+        if venue.api_password is None and profile_for(venue_id).needs_password:
+            raise ConfigError(
+                f"exchanges.{venue_id}.api_password",
+                f"missing: {venue_id} signs every private request with the API key's "
+                "passphrase (put it in .secrets.toml or ARB_EXCHANGES__<VENUE>__API_PASSWORD)",
+            )
 
 
 def check_paper(settings: Settings) -> None:

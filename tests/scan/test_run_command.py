@@ -186,3 +186,15 @@ def test_shipped_settings_file_documents_every_run_setting(tmp_path: Path) -> No
     assert settings.trading.max_worst_case_loss == 0
     assert settings.risk.max_consecutive_failures == 3
     assert settings.paper.balances["mexc"]["USDT"] == Decimal("1000")
+
+
+def test_live_okx_without_its_passphrase_exits_2_naming_the_setting(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for venue in ("MEXC", "OKX"):
+        monkeypatch.setenv(f"ARB_EXCHANGES__{venue}__API_KEY", "k")
+        monkeypatch.setenv(f"ARB_EXCHANGES__{venue}__API_SECRET", "s")
+    code, err = exit_code(capsys, "run", "--exchanges", "mexc,okx")
+    assert code == 2
+    assert "exchanges.okx.api_password" in err
+    assert "passphrase" in err
