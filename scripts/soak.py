@@ -76,6 +76,7 @@ def child_env(
         env[prefix + "API_KEY"] = sim.scenario.api_key
         env[prefix + "API_SECRET"] = sim.scenario.api_secret
     env |= {
+        "ARB_EXCHANGES": ",".join(VENUES),
         "ARB_LEDGER__PATH": str(ledger),
         "ARB_LOG__FILE": str(folder / "log.jsonl"),
         "ARB_RISK__KILL_SWITCH_PATH": str(folder / "KILL"),

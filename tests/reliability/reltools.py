@@ -168,6 +168,7 @@ def arb_env(sim: Simulator, tmp_path: Path, *, keys: bool = True) -> dict[str, s
             env[prefix + "API_KEY"] = KEY
             env[prefix + "API_SECRET"] = SECRET
     env |= {
+        "ARB_EXCHANGES": ",".join(VENUES),  # the venues these promises are proven on
         "ARB_SYMBOLS": SYMBOL,
         "ARB_TRADING__MAX_NOTIONAL": "5000",
         "ARB_RISK__MAX_EXPOSURE": "5000",  # it also caps one trade's size

@@ -63,6 +63,7 @@ async def test_run_trades_a_planted_opportunity_once_and_balances_agree(
             monkeypatch.setenv(prefix + "WS_URL", sim.ws_url(venue))
             monkeypatch.setenv(prefix + "API_KEY", scenario.api_key)
             monkeypatch.setenv(prefix + "API_SECRET", scenario.api_secret)
+        monkeypatch.setenv("ARB_EXCHANGES", "mexc,gateio")
         monkeypatch.setenv("ARB_SYMBOLS", "BTC/USDT")
         monkeypatch.setenv("ARB_TRADING__MAX_NOTIONAL", "5000")
         monkeypatch.setenv("ARB_RISK__MAX_EXPOSURE", "5000")  # it also caps a trade's size
@@ -134,6 +135,7 @@ async def test_a_trade_cut_down_by_exposure_trades_at_its_own_walk(
             monkeypatch.setenv(prefix + "WS_URL", sim.ws_url(venue))
             monkeypatch.setenv(prefix + "API_KEY", scenario.api_key)
             monkeypatch.setenv(prefix + "API_SECRET", scenario.api_secret)
+        monkeypatch.setenv("ARB_EXCHANGES", "mexc,gateio")
         monkeypatch.setenv("ARB_SYMBOLS", "BTC/USDT")
         monkeypatch.setenv("ARB_TRADING__MAX_NOTIONAL", "20000")  # risk.max_exposure stays 200
         monkeypatch.setenv("ARB_LEDGER__PATH", str(tmp_path / "ledger.sqlite"))
