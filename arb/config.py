@@ -149,6 +149,13 @@ def known_venues() -> tuple[str, ...]:
     return tuple(trade_profiles())
 
 
+def needs_password(venue_id: str) -> bool:
+    """True when the venue signs private requests with an API passphrase too (OKX)."""
+    from arb.venues.profiles import profile_for  # noqa: PLC0415 - see known_venues
+
+    return profile_for(venue_id).needs_password
+
+
 def _default_venues() -> Mapping[str, VenueSettings]:
     return MappingProxyType({v: VenueSettings(id=v) for v in known_venues()})
 

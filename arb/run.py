@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from rich.console import Console
 
-from arb.config import Settings
+from arb.config import Settings, needs_password
 from arb.errors import ConfigError
 from arb.execution.executor import Executor
 from arb.execution.legs import TradingVenue
@@ -23,7 +23,6 @@ from arb.ledger import Ledger, insert
 from arb.log import HotLog
 from arb.scan.command import ScanOptions, open_pipeline, opportunity_row, run_until_stopped
 from arb.scan.detector import OpportunityEvent
-from arb.venues.profiles import profile_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +49,7 @@ def check_keys(settings: Settings) -> None:
                     ".secrets.toml or ARB_EXCHANGES__<VENUE>__API_KEY / __API_SECRET), "
                     "or trade on paper with --paper",
                 )
-        if venue.api_password is None and profile_for(venue_id).needs_password:
+        if venue.api_password is None and needs_password(venue_id):
             raise ConfigError(
                 f"exchanges.{venue_id}.api_password",
                 f"missing: {venue_id} signs every private request with the API key's "
