@@ -64,6 +64,7 @@ class VenueSettings:
     taker_fee: Decimal | None = None
     api_key: Secret | None = None
     api_secret: Secret | None = None
+    api_password: Secret | None = None  # the API passphrase some venues sign with (OKX)
 
     @property
     def has_keys(self) -> bool:
@@ -174,6 +175,13 @@ class AlertSettings:
     def telegram(self) -> bool:
         """True when both the bot token and the chat id are set."""
         return self.telegram_token is not None and self.telegram_chat_id is not None
+
+
+def needs_password(venue_id: str) -> bool:
+    """True when the venue signs private requests with an API passphrase too (OKX)."""
+    from arb.venues.profiles import profile_for  # noqa: PLC0415 - see known_venues
+
+    return profile_for(venue_id).needs_password
 
 
 def _default_venues() -> Mapping[str, VenueSettings]:
@@ -391,7 +399,15 @@ _TABLE_KEYS = {
         "queue_size",
     },
 }
-_VENUE_KEYS = {"enabled", "rest_url", "ws_url", "taker_fee", "api_key", "api_secret"}
+_VENUE_KEYS = {
+    "enabled",
+    "rest_url",
+    "ws_url",
+    "taker_fee",
+    "api_key",
+    "api_secret",
+    "api_password",
+}
 
 
 def _build(raw: dict[str, Any], selection: object, env_name: str) -> Settings:
@@ -600,6 +616,7 @@ def _venue_settings(venue: str, name: str, section: dict[str, Any]) -> VenueSett
         taker_fee=taker_fee,
         api_key=_secret(section.get("api_key"), f"{prefix}.api_key"),
         api_secret=_secret(section.get("api_secret"), f"{prefix}.api_secret"),
+        api_password=_secret(section.get("api_password"), f"{prefix}.api_password"),
     )
 
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from rich.console import Console
 
-from arb.config import Settings
+from arb.config import Settings, needs_password
 from arb.errors import ConfigError
 from arb.execution.executor import Executor
 from arb.execution.legs import TradingVenue
@@ -52,6 +52,12 @@ def check_keys(settings: Settings) -> None:
                     ".secrets.toml or ARB_EXCHANGES__<VENUE>__API_KEY / __API_SECRET), "
                     "or trade on paper with --paper",
                 )
+        if venue.api_password is None and needs_password(venue_id):
+            raise ConfigError(
+                f"exchanges.{venue_id}.api_password",
+                f"missing: {venue_id} signs every private request with the API key's "
+                "passphrase (put it in .secrets.toml or ARB_EXCHANGES__<VENUE>__API_PASSWORD)",
+            )
 
 
 def check_tradable(settings: Settings) -> None:

@@ -81,6 +81,7 @@ def child_env(
         if venue not in VENUES:  # simulated but not soaked: never let it go live
             env[f"ARB_EXCHANGES__{venue.upper()}__ENABLED"] = "false"
     env |= {
+        "ARB_EXCHANGES": ",".join(VENUES),
         "ARB_LEDGER__PATH": str(ledger),
         "ARB_LOG__FILE": str(folder / "log.jsonl"),
         "ARB_RISK__KILL_SWITCH_PATH": str(folder / "KILL"),

@@ -24,7 +24,9 @@ def test_shipped_settings_file_matches_built_in_defaults(tmp_path: Path) -> None
     shutil.copy(REPO / "settings.toml", tmp_path / "settings.toml")
     from_file = load_settings(tmp_path / "settings.toml")
     built_in = load_settings(None)
-    assert from_file.exchanges == built_in.exchanges == ("mexc", "gateio", "binance", "bybit")
+    assert (
+        from_file.exchanges == built_in.exchanges == ("mexc", "gateio", "binance", "okx", "bybit")
+    )
     assert from_file.symbols == built_in.symbols
     assert from_file.trading == built_in.trading
     assert from_file.trading.min_profit == Decimal("0.5")
@@ -70,7 +72,7 @@ enabled = true
     assert mexc.rest_url == "http://127.0.0.1:9100"
     assert mexc.ws_url == "ws://127.0.0.1:9100"
     assert mexc.taker_fee == Decimal("0.0005")
-    assert s.exchanges == ("mexc", "gateio", "binance", "bybit")
+    assert s.exchanges == ("mexc", "gateio", "binance", "okx", "bybit")
     assert s.venue("gate") is s.venues["gateio"]
 
 
@@ -118,7 +120,8 @@ def test_disabled_venue_leaves_the_selection(tmp_path: Path) -> None:
         tmp_path,
         "[default.exchanges.mexc]\nenabled = false\n[default.exchanges.gateio]\nenabled = true\n"
         "[default.exchanges.binance]\nenabled = false\n"
-        "[default.exchanges.bybit]\nenabled = false\n",
+        "[default.exchanges.bybit]\nenabled = false\n"
+        "[default.exchanges.okx]\nenabled = false\n",
     )
     with pytest.raises(ConfigError) as err:
         load_settings(path)
@@ -239,3 +242,14 @@ def test_secrets_are_masked_and_world_readable_file_warns(
     assert "AKEY-123" not in text
     assert "SECRET-456" not in text
     assert any("chmod 600" in w for w in s.warnings)
+
+
+def test_an_api_passphrase_is_a_masked_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, "[default.trading]\nmax_notional = 100\n")
+    monkeypatch.setenv("ARB_EXCHANGES__OKX__API_PASSWORD", "my-Passphrase-1")
+    okx = load_settings(path).venue("okx")
+    assert okx.api_password is not None
+    assert okx.api_password.reveal() == "my-Passphrase-1"
+    assert "my-Passphrase-1" not in repr(okx)

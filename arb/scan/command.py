@@ -279,6 +279,7 @@ def sandbox_settings(settings: Settings, sim: Simulator) -> Settings:
             ws_url=sim.ws_url(venue_id),
             api_key=Secret(sim.scenario.api_key),
             api_secret=Secret(sim.scenario.api_secret),
+            api_password=Secret(sim.scenario.api_password),
         )
         for venue_id in simulated
     }

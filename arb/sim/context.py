@@ -40,3 +40,8 @@ class VenueContext:
     def api_secret(self) -> str:
         """The sandbox API secret signatures are checked with."""
         return self.scenario.api_secret
+
+    @property
+    def api_password(self) -> str:
+        """The sandbox API passphrase, for venues that sign with one."""
+        return self.scenario.api_password

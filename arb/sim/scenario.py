@@ -155,6 +155,8 @@ class Scenario:
     timeline: tuple[LevelChange, ...] = ()
     faults: tuple[Fault, ...] = ()
     walk: WalkSpec | None = None
+    # the passphrase venues that sign with one (OKX) check; a sandbox value, not a secret
+    api_password: str = "sim-passphrase"  # noqa: S105
 
     def market(self, venue: str, symbol: str) -> MarketSpec | None:
         """The market spec of `symbol` on `venue`, or None."""
@@ -197,6 +199,7 @@ def parse_scenario(data: dict[str, Any], name: str = "scenario") -> Scenario:
         name=str(data.get("name", name)),
         api_key=str(sandbox.get("api_key", "sim-key")),
         api_secret=str(sandbox.get("api_secret", "sim-secret")),
+        api_password=str(sandbox.get("api_password", "sim-passphrase")),
         venues=specs,
         markets=markets,
         balances={v: balances.get(v, {}) for v in venues()},

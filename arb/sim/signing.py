@@ -1,7 +1,8 @@
-"""Request signatures exactly as MEXC and Gate.io verify them (hex HMACs)."""
+"""Request signatures exactly as MEXC, Gate.io and OKX verify them."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 
@@ -33,3 +34,9 @@ def split_mexc_query(raw_query: str) -> tuple[str, str]:
 def same(expected: str, given: str) -> bool:
     """Constant-time comparison of two hex digests."""
     return hmac.compare_digest(expected.encode(), given.lower().encode())
+
+
+def okx_signature(prehash: str, secret: str) -> str:
+    """OKX API v5: base64 HMAC-SHA256 of timestamp + METHOD + requestPath (+ query) + body."""
+    digest = hmac.new(secret.encode(), prehash.encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()

@@ -139,6 +139,8 @@ def _build_exchange(profile: VenueProfile, settings: VenueSettings) -> Any:
     if settings.api_key is not None and settings.api_secret is not None:
         config["apiKey"] = settings.api_key.reveal()
         config["secret"] = settings.api_secret.reveal()
+    if settings.api_password is not None:
+        config["password"] = settings.api_password.reveal()
     exchange = getattr(ccxtpro, profile.ccxt_id)(config)
     if settings.rest_url or settings.ws_url:
         exchange.urls["api"] = override_urls(
@@ -172,7 +174,9 @@ class Venue:
         self._exchange.timeout = int(timeout_s * 1000)  # ccxt counts milliseconds
         self._limiter = RateLimiter(self.profile.budgets, self.profile.costs, clock=clock)
         self._secrets = tuple(
-            s.reveal() for s in (settings.api_key, settings.api_secret) if s is not None
+            s.reveal()
+            for s in (settings.api_key, settings.api_secret, settings.api_password)
+            if s is not None
         )
         self._read_attempts = read_attempts
         self._backoff_s = backoff_s

@@ -147,6 +147,11 @@ def seed(exchange: Any, state: BookState, snapshot: Any, epoch: int) -> Any:
     return stored
 
 
+def _book_hash(symbol: str) -> str:
+    # ccxt.pro binance resolves a book's watchers under "orderbook::<symbol>" (two colons).
+    return "orderbook::" + symbol
+
+
 def _rest_limit(depth: int) -> int | None:
     # Weight by limit: 1-100 -> 5, 101-500 -> 25; arb's depth is at most 400.
     return None if depth <= _SNAPSHOT_LEVELS else 500
@@ -210,7 +215,5 @@ PROFILE = VenueProfile(
     order_not_found_codes=("-2013",),
     book_push_ms=100,  # <symbol>@depth@100ms
     listed=2,
-    books=BookRules(
-        install=install, resync=resync, rest_limit=_rest_limit, message_hash_prefix="orderbook::"
-    ),
+    books=BookRules(install=install, resync=resync, rest_limit=_rest_limit, book_hash=_book_hash),
 )

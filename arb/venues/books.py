@@ -31,6 +31,7 @@ from arb.venues.errors import translate
 from arb.venues.integrity import (
     BookState,
     Wake,
+    book_key,
     guard_for,
     invalidate,
     message_hash,
@@ -144,7 +145,7 @@ async def watch_books(
         symbol=symbol,
         clock=clock,
         sequenced=rules is not _BASIC,
-        hash_prefix=rules.message_hash_prefix,
+        key=rules.book_hash(symbol),
     )
     guard.books[symbol] = state
     stream = _Stream(
@@ -259,7 +260,7 @@ async def _update(stream: _Stream) -> BookEvent | None:
             # settings, market lookups) and, for a book subscribed on a live connection,
             # only hands out that connection's future for the book: take it directly, and
             # trim the book as watch_order_book does before returning it.
-            stored = (await client.future(state.key)).limit()
+            stored = (await client.future(book_key(state))).limit()
         else:
             stored = await asyncio.wait_for(
                 stream.exchange.watch_order_book(state.symbol, stream.ws_limit),
@@ -285,7 +286,7 @@ def _live_client(exchange: Any, state: BookState) -> Any:
     clients: dict[str, Any] = exchange.clients or {}
     # MEXC: the connection whose frames built the book; Gate: the one whose subscriptions
     # hold the book's message hash.
-    client: Any = state.client or _subscribed(clients, state.key)
+    client: Any = state.client or _subscribed(clients, book_key(state))
     if client is None or clients.get(client.url) is not client:
         return None  # none, or closed and replaced: ccxt's watch reconnects and resubscribes
     return client if _open(client) else None
@@ -387,6 +388,6 @@ async def resubscribe(stream: Any) -> None:
         # No ack: forget the subscription ourselves so the next watch sends a new one.
         logger.bind(venue=state.venue).info("{} unsubscribe: {!r}", state.symbol, exc)
         for client in list((exchange.clients or {}).values()):
-            client.subscriptions.pop(state.key, None)
+            client.subscriptions.pop(book_key(state), None)
             client.subscriptions.pop("unsubscribe:" + message_hash(state.symbol), None)
     exchange.orderbooks.pop(state.symbol, None)

@@ -60,7 +60,7 @@ _SECRET_QUERY = re.compile(
     re.IGNORECASE,
 )
 _SECRET_HEADER = re.compile(
-    r"([\"']?(?:x-mexc-apikey|key|sign|apikey|secret)[\"']?\s*:\s*[\"']?)[^\"',}\s]+",
+    r"([\"']?(?:x-mexc-apikey|key|sign|apikey|secret|passphrase)[\"']?\s*:\s*[\"']?)[^\"',}\s]+",
     re.IGNORECASE,
 )
 

@@ -79,12 +79,7 @@ class BookState:
     failures: int = 0  # resets since the last valid book: drives the stream's backoff
     behind: int = 0  # frames in a row dropped as already applied (STALE)
     sequenced: bool = True  # False on a scan-only venue: ccxt keeps no sequence id for us
-    hash_prefix: str = "orderbook:"  # ccxt.pro's watcher key is this + symbol (BookRules)
-
-    @property
-    def key(self) -> str:
-        """The key ccxt.pro resolves this book's watchers under."""
-        return self.hash_prefix + self.symbol
+    key: str = ""  # ccxt's message hash of the book ("" : the usual "orderbook:<symbol>")
 
     def applied(self, at: float | None) -> None:
         """Record that ccxt's book now includes a frame or snapshot that arrived `at`."""
@@ -190,8 +185,13 @@ def _rejected_frame(guard: Guard, client: Any, exc: Exception) -> None:
 
 
 def message_hash(symbol: str) -> str:
-    """The key ccxt.pro resolves a book's watchers under on most venues (see BookState.key)."""
+    """The key ccxt.pro resolves a book's watchers under on most venues."""
     return "orderbook:" + symbol
+
+
+def book_key(state: BookState) -> str:
+    """The key ccxt.pro resolves this book's watchers under (its venue's `book_hash`)."""
+    return state.key or message_hash(state.symbol)
 
 
 def reset(exchange: Any, state: BookState) -> None:
@@ -215,7 +215,7 @@ def request(
     """Ask the book's stream to resync, waking it through ccxt's own future if it waits."""
     state.pending = reason
     state.announce = state.announce or announce
-    key = state.key
+    key = book_key(state)
     waiting = [c for c in (exchange.clients or {}).values() if key in c.futures]
     # With nobody waiting the rejection is kept for the next watch: the stream may be
     # between its `pending` check and ccxt creating the future.

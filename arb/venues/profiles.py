@@ -25,6 +25,10 @@ def _no_limit(depth: int) -> int | None:
     return None
 
 
+def _orderbook_hash(symbol: str) -> str:
+    return "orderbook:" + symbol
+
+
 @dataclass(frozen=True, slots=True)
 class BookRules:
     """How one venue's books are kept whole beyond ccxt (arb.venues.books calls these).
@@ -34,8 +38,8 @@ class BookRules:
     stored book if it is ready at once, else None (it arrives with the next watch);
     `fast_apply(exchange)` installs a lean apply path for ready books, if the venue has one.
     `ws_limit(depth)` / `rest_limit(depth)`: the subscription and REST snapshot depth to ask
-    for (None: the venue's default). `message_hash_prefix`: what ccxt.pro puts before the
-    symbol in the key it resolves a book's watchers under.
+    for (None: the venue's default). `book_hash(symbol)`: the message hash ccxt.pro resolves
+    the book's watchers under ("orderbook:BTC/USDT" on most venues).
     """
 
     install: Callable[[Any], None]
@@ -43,7 +47,7 @@ class BookRules:
     fast_apply: Callable[[Any], None] | None = None
     ws_limit: Callable[[int], int | None] = _no_limit
     rest_limit: Callable[[int], int | None] = _no_limit
-    message_hash_prefix: str = "orderbook:"
+    book_hash: Callable[[str], str] = _orderbook_hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +96,9 @@ class VenueProfile:
     # None: a scan-only venue with basic book integrity (crossed, empty, stale; no sequence).
     books: BookRules | None = None
     aliases: tuple[str, ...] = ()  # other names settings may use for the venue
+    # The venue signs private requests with an API passphrase too (ccxt's `password`):
+    # live trading needs `exchanges.<venue>.api_password`.
+    needs_password: bool = False
     listed: int = 100  # where the venue comes in default lists (then by id)
 
     @property

@@ -49,6 +49,7 @@ async def scanning(
 ) -> AsyncIterator[Scan]:
     monkeypatch.setenv("ARB_TRADING__MAX_NOTIONAL", "5000")
     monkeypatch.setenv("ARB_MARKET_DATA__MAX_AGE_MS", "2000")
+    monkeypatch.setenv("ARB_EXCHANGES", "mexc,gateio")
     settings: Settings = sandbox_settings(load_settings(None), sim)
     events: list[OpportunityEvent] = []
     hot = HotLog()

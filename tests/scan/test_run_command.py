@@ -205,3 +205,15 @@ def test_run_refuses_a_scan_only_venue_with_exit_2_and_the_reason(
     assert code == 2
     assert "exchanges" in err
     assert "kucoin is scan-only (book integrity: basic)" in err
+
+
+def test_live_okx_without_its_passphrase_exits_2_naming_the_setting(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for venue in ("MEXC", "OKX"):
+        monkeypatch.setenv(f"ARB_EXCHANGES__{venue}__API_KEY", "k")
+        monkeypatch.setenv(f"ARB_EXCHANGES__{venue}__API_SECRET", "s")
+    code, err = exit_code(capsys, "run", "--exchanges", "mexc,okx")
+    assert code == 2
+    assert "exchanges.okx.api_password" in err
+    assert "passphrase" in err

@@ -24,6 +24,7 @@ def test_no_venue_answering_at_start_up_exits_1_naming_each_with_its_url(
     monkeypatch.setenv("ARB_EXCHANGES", "mexc,gateio")  # never a live venue
     monkeypatch.setenv("ARB_EXCHANGES__GATEIO__REST_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("ARB_EXCHANGES__MEXC__REST_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("ARB_EXCHANGES", "mexc,gateio")
     code, _, err = run_cli(capsys, "scan", "--duration", "1")
     assert code == 1
     assert "Traceback" not in err

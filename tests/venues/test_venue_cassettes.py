@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -333,3 +334,28 @@ async def test_binance_cancels_an_order() -> None:
     assert result.id == "4"
     assert result.status is OrderStatus.CANCELED
     assert (result.filled, result.amount) == (D("0"), D("1"))
+
+
+# -- OKX ---------------------------------------------------------------------------------
+
+
+def okx_settings() -> VenueSettings:
+    return replace(settings("okx"), api_password=Secret("test-api-passphrase"))
+
+
+async def test_okx_loads_only_spot_markets_with_exact_steps() -> None:
+    # One request: instType=SPOT (no futures, swaps, options or private currency list).
+    with cassette("okx/load_markets"):
+        async with Venue(okx_settings()) as venue:
+            markets = {m.symbol: m for m in await venue.load_markets()}
+    assert set(markets) == {"BTC/USDT", "ETH/USDT", "ADA/USDT", "LTC/USDT", "XRP/USDT"}
+    btc = markets["BTC/USDT"]
+    assert (btc.venue, btc.native_id, btc.base, btc.quote) == ("okx", "BTC-USDT", "BTC", "USDT")
+    assert btc.amount_step == D("0.00000001")
+    assert btc.price_step == D("0.1")
+    assert btc.min_amount == D("0.00001")
+    assert btc.min_notional == 0  # OKX lists no minimum notional
+    assert btc.taker_fee == D("0.0015")  # ccxt's listed spot taker fee until the account's
+    assert btc.active is True
+    assert btc.buy_fee_in_base is True
+    assert markets["XRP/USDT"].min_amount == D("1")
