@@ -127,7 +127,7 @@ def run_long(coro: Coroutine[Any, Any, T]) -> T:
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", "-V", prog_name="arb")
 def cli() -> None:
-    """Cross-exchange spot arbitrage on MEXC and Gate.io.
+    """Cross-exchange spot arbitrage on MEXC, Gate.io, Binance, OKX and Bybit.
 
     `arb scan` watches live order books and reports opportunities net of fees at real depth
     (no API keys needed). `arb run` also trades them. Settings come from ./settings.toml,
