@@ -484,10 +484,12 @@ def replay(
     if ledger is not None and ledger.exists():
         raise ConfigError("--ledger", f"{ledger} exists; a replay writes a new ledger")
     try:
-        read_header(folder)
+        header = read_header(folder)
     except ValueError as exc:
         raise ConfigError("FOLDER", str(exc)) from None
-    settings = _load(settings_file, log_level, None, None)
+    # The recording's venues, not today's defaults: --paper needs wallets on those only.
+    recorded = ",".join(header.get("exchanges") or ()) or None
+    settings = _load(settings_file, log_level, recorded, None)
     options = ReplayOptions(folder=folder, speed=pace, paper=paper, ledger=ledger)
     if paper:
         from arb.run import check_paper  # noqa: PLC0415

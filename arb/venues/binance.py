@@ -215,5 +215,12 @@ PROFILE = VenueProfile(
     order_not_found_codes=("-2013",),
     book_push_ms=100,  # <symbol>@depth@100ms
     listed=2,
-    books=BookRules(install=install, resync=resync, rest_limit=_rest_limit, book_hash=_book_hash),
+    books=BookRules(
+        snapshot_call="publicGetDepth",
+        rest_resync=True,
+        install=install,
+        resync=resync,
+        rest_limit=_rest_limit,
+        book_hash=_book_hash,
+    ),
 )

@@ -104,7 +104,7 @@ async def _resubscribed(stream: Any) -> None:
     await resubscribe(stream)
 
 
-_BASIC = BookRules(install=_no_hooks, resync=_resubscribed)
+BASIC = BookRules(install=_no_hooks, resync=_resubscribed)
 
 
 async def watch_books(
@@ -137,14 +137,14 @@ async def watch_books(
     if symbol in guard.books:
         raise ValueError(f"{venue_id} {symbol}: a book stream is already running")
     profile = profile_for_ccxt(exchange.id)
-    rules = profile.books if profile is not None and profile.books is not None else _BASIC
+    rules = profile.books if profile is not None and profile.books is not None else BASIC
     if rules.fast_apply is not None:
         rules.fast_apply(exchange)
     state = BookState(
         venue=venue_id,
         symbol=symbol,
         clock=clock,
-        sequenced=rules is not _BASIC,
+        sequenced=rules is not BASIC,
         key=rules.book_hash(symbol),
     )
     guard.books[symbol] = state

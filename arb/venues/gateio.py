@@ -154,7 +154,12 @@ PROFILE = VenueProfile(
     book_push_ms=100,
     listed=1,
     books=BookRules(
-        install=install, resync=resync, fast_apply=fast_apply.install, ws_limit=_ws_limit
+        snapshot_call="publicSpotGetOrderBook",
+        rest_resync=False,
+        install=install,
+        resync=resync,
+        fast_apply=fast_apply.install,
+        ws_limit=_ws_limit,
     ),
     aliases=("gate", "gate.io"),
 )

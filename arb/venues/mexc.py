@@ -217,5 +217,11 @@ PROFILE = VenueProfile(
     order_not_found_codes=("-2013",),
     book_push_ms=100,  # spot@public.aggre.depth.v3.api.pb@100ms
     listed=0,
-    books=BookRules(install=install, resync=resync, rest_limit=_rest_limit),
+    books=BookRules(
+        snapshot_call="spotPublicGetDepth",
+        rest_resync=True,
+        install=install,
+        resync=resync,
+        rest_limit=_rest_limit,
+    ),
 )

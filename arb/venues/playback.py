@@ -20,11 +20,10 @@ from aiohttp import WSMessage, WSMsgType
 
 from arb.config import Settings
 from arb.domain.symbols import MarketInfo
-from arb.venues import fast_apply
 from arb.venues.adapter import Venue
-from arb.venues.books import BookEvent, BookStatus, BookStatusKind, _checked
+from arb.venues.books import BASIC, BookEvent, BookStatus, BookStatusKind, _checked
 from arb.venues.integrity import BookState, guard_for
-from arb.venues.mexc import seed as _seed_mexc
+from arb.venues.profiles import BookRules, profile_for_ccxt
 
 
 @dataclass(slots=True)
@@ -75,13 +74,21 @@ class Playback:
                 venue = self._venue(venue_id)
                 venue.use_markets(self._raw[venue_id])
             exchange = venue.exchange
-            if exchange.id != "mexc":
-                fast_apply.install(exchange)  # as watch_books does for Gate
+            rules = _rules(exchange)
+            if rules.fast_apply is not None:
+                rules.fast_apply(exchange)  # as watch_books does
             guard = guard_for(exchange)
             states = []
             for symbol in self.symbols(venue_id):
-                states.append(BookState(venue=venue_id, symbol=symbol, clock=self._clock))
-                guard.books[symbol] = states[-1]
+                state = BookState(
+                    venue=venue_id,
+                    symbol=symbol,
+                    clock=self._clock,
+                    key=rules.book_hash(symbol),
+                    sequenced=rules is not BASIC,
+                )
+                states.append(state)
+                guard.books[symbol] = state
             found = self._connections[(venue_id, conn)] = _Connection(venue_id, exchange, states)
         return found
 
@@ -96,24 +103,26 @@ class Playback:
     async def rest(
         self, venue_id: str, conn: int, call: str, params: str, answer: str
     ) -> list[BookEvent]:
-        """One recorded REST depth answer: a MEXC resync aligned with the cached deltas."""
+        """One recorded REST depth answer: a resync aligned with the cached deltas, run by the
+        venue's own rule with the recorded answer in place of the request."""
         connection = self.connection(venue_id, conn)
         exchange = connection.exchange
         request = json.loads(params)
         symbol = exchange.safe_symbol(request.get("symbol"))
         state = guard_for(exchange).books.get(symbol)
-        if exchange.id != "mexc" or state is None:
-            return []  # only MEXC streams resync from REST
+        rules = _rules(exchange)
+        if not rules.rest_resync or state is None:
+            return []  # a venue that resyncs by resubscribing: its snapshot is a frame
 
         async def recorded(_: Any = None) -> Any:
             return json.loads(answer)
 
         setattr(exchange, call, recorded)
         try:
-            snapshot = await exchange.fetch_order_book(symbol, request.get("limit"))
+            stream = _Recorded(exchange, state, request.get("limit"))
+            stored = await rules.resync(stream)
         finally:
             delattr(exchange, call)
-        stored = _seed_mexc(exchange, state, snapshot, state.epoch)
         state.resyncing = False
         events: list[BookEvent] = []
         if stored is not None:
@@ -148,15 +157,33 @@ def _collect(connection: _Connection, depth: int) -> list[BookEvent]:
     return events
 
 
+def _rules(exchange: Any) -> BookRules:
+    profile = profile_for_ccxt(exchange.id)
+    return profile.books if profile is not None and profile.books is not None else BASIC
+
+
+@dataclass(frozen=True, slots=True)
+class _Recorded:
+    """What a venue's `resync` reads of its stream, with the snapshot fetch replayed."""
+
+    exchange: Any
+    state: BookState
+    rest_limit: int | None
+
+    async def fetch_snapshot(self, symbol: str, limit: int | None) -> Any:
+        return await self.exchange.fetch_order_book(symbol, limit)
+
+
 def _resync(exchange: Any, state: BookState) -> list[BookEvent]:
     """A resync was asked for: the recording holds what the live stream did about it.
 
-    MEXC: the REST snapshot it fetched arrives as a recorded answer; until then new frames
-    must not ask again. Gate: the full book after its resubscription arrives as a frame.
+    A venue that resyncs from REST: the snapshot it fetched arrives as a recorded answer;
+    until then new frames must not ask again. One that resubscribes: the full book after its
+    resubscription arrives as a frame.
     """
     reason, announce = state.pending, state.announce
     state.pending, state.announce = None, False
-    state.resyncing = exchange.id == "mexc"
+    state.resyncing = _rules(exchange).rest_resync
     if not announce or reason is None:
         return []
     return [BookStatus(state.venue, state.symbol, BookStatusKind.INVALID, reason, state.clock())]

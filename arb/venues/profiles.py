@@ -48,6 +48,10 @@ class BookRules:
     ws_limit: Callable[[int], int | None] = _no_limit
     rest_limit: Callable[[int], int | None] = _no_limit
     book_hash: Callable[[str], str] = _orderbook_hash
+    # ccxt's raw REST method behind fetch_order_book (`arb record` keeps its answers), and
+    # whether `resync` rebuilds from that snapshot (True) or by resubscribing (False).
+    snapshot_call: str = ""
+    rest_resync: bool = False
 
 
 @dataclass(frozen=True, slots=True)

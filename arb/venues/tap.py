@@ -13,9 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-# The raw REST call behind fetch_order_book per ccxt id: its answer is recorded as the venue
-# sent it (JSON-decoded by ccxt), and replay hands it back to ccxt's own parser.
-DEPTH_CALLS = {"mexc": "spotPublicGetDepth", "gate": "publicSpotGetOrderBook"}
+from arb.venues.profiles import profile_for_ccxt
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +57,11 @@ def tap(exchange: Any, sink: Sink) -> None:
 
     exchange.client = client
     _tap_markets(exchange, sink)
-    name = DEPTH_CALLS.get(exchange.id)
-    if name is not None:
-        _tap_rest(exchange, name, sink)
+    # The raw REST call behind the venue's book snapshots: its answer is recorded as the venue
+    # sent it (JSON-decoded by ccxt), and replay hands it back to ccxt's own parser.
+    profile = profile_for_ccxt(exchange.id)
+    if profile is not None and profile.books is not None and profile.books.snapshot_call:
+        _tap_rest(exchange, profile.books.snapshot_call, sink)
 
 
 def _binary(data: Any) -> bool:

@@ -73,7 +73,9 @@ def write_scenario(tmp_path: Path, extra: str = "") -> Path:
 
 
 def point_at(monkeypatch: pytest.MonkeyPatch, sim: Simulator, scenario: Scenario) -> None:
-    """ARB_* variables that send both venues to `sim` with its keys (as a user would)."""
+    """ARB_* variables that send both venues to `sim` with its keys (as a user would); only
+    these two are chosen, so no other default venue is ever reached live."""
+    monkeypatch.setenv("ARB_EXCHANGES", "mexc,gateio")
     for venue in ("mexc", "gateio"):
         prefix = f"ARB_EXCHANGES__{venue.upper()}__"
         monkeypatch.setenv(prefix + "REST_URL", sim.rest_url(venue))

@@ -77,9 +77,12 @@ def subscribes(sim: Simulator) -> int:
 async def test_a_gapped_bybit_feed_is_resynced_before_it_is_used_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("ARB_EXCHANGES", '["bybit", "mexc"]')
     scenario = parse_scenario(tomllib.loads(SCENARIO))
-    async with Simulator(scenario) as sim, ticking(sim, 0.05), scanning(sim, monkeypatch) as scan:
+    async with (
+        Simulator(scenario) as sim,
+        ticking(sim, 0.05),
+        scanning(sim, monkeypatch, exchanges="bybit,mexc") as scan,
+    ):
         await eventually(lambda: bool(scan.events), what="the planted opportunity")
         assert amounts(scan.events) == {D("0.015")}
         resyncs = scan.pipeline.feeds["bybit"].resyncs

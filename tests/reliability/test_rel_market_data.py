@@ -45,11 +45,14 @@ class Scan:
 
 @contextlib.asynccontextmanager
 async def scanning(
-    sim: Simulator, monkeypatch: pytest.MonkeyPatch, sweep_s: float = SWEEP_S
+    sim: Simulator,
+    monkeypatch: pytest.MonkeyPatch,
+    sweep_s: float = SWEEP_S,
+    exchanges: str = "mexc,gateio",
 ) -> AsyncIterator[Scan]:
     monkeypatch.setenv("ARB_TRADING__MAX_NOTIONAL", "5000")
     monkeypatch.setenv("ARB_MARKET_DATA__MAX_AGE_MS", "2000")
-    monkeypatch.setenv("ARB_EXCHANGES", "mexc,gateio")
+    monkeypatch.setenv("ARB_EXCHANGES", exchanges)
     settings: Settings = sandbox_settings(load_settings(None), sim)
     events: list[OpportunityEvent] = []
     hot = HotLog()
