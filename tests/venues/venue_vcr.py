@@ -23,6 +23,10 @@ SECRET_HEADERS = (
     "Timestamp",
     "Authorization",
     "Cookie",
+    "OK-ACCESS-KEY",
+    "OK-ACCESS-SIGN",
+    "OK-ACCESS-TIMESTAMP",
+    "OK-ACCESS-PASSPHRASE",
 )
 
 
@@ -35,8 +39,8 @@ def stable_query(r1: Any, r2: Any) -> None:
 
 
 def json_body(sent: Any, recorded: Any) -> None:
-    """vcr matcher: a recorded JSON body (Gate's orders) or form body (Binance's, without its
-    volatile keys) equals ours."""
+    """vcr matcher: a recorded JSON body (Gate's and OKX's orders) or form body (Binance's,
+    without its volatile keys) equals ours."""
     if not recorded.body:
         return
     if not sent.body or _body(sent.body) != _body(recorded.body):
