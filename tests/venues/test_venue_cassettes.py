@@ -339,6 +339,10 @@ async def test_binance_cancels_an_order() -> None:
 # -- OKX ---------------------------------------------------------------------------------
 
 
+# The clOrdId of the recorded create answer (ccxt's static createOrder fixture).
+OKX_CLIENT_ID = "6b9ad766b55dBCDE63969a1144bfb943"
+
+
 def okx_settings() -> VenueSettings:
     return replace(settings("okx"), api_password=Secret("test-api-passphrase"))
 
@@ -359,3 +363,88 @@ async def test_okx_loads_only_spot_markets_with_exact_steps() -> None:
     assert btc.active is True
     assert btc.buy_fee_in_base is True
     assert markets["XRP/USDT"].min_amount == D("1")
+
+
+@asynccontextmanager
+async def okx_with_markets() -> AsyncIterator[Venue]:
+    async with Venue(okx_settings()) as v:
+        await v.load_markets()
+        yield v
+
+
+async def test_okx_order_book_snapshot() -> None:
+    # GET market/books?instId=BTC-USDT&sz=5 (the recorded levels are ccxt's ETH-BTC example).
+    with cassette("okx/order_book"):
+        async with okx_with_markets() as venue:
+            book = await venue.fetch_order_book("BTC/USDT", 5)
+    assert (book.venue, book.symbol) == ("okx", "BTC/USDT")
+    assert book.bids == ((0.07221, 18.5), (0.0722, 18.5), (0.07219, 0.505407))
+    assert book.asks == ((0.07228, 4.211619), (0.0723, 299.880364), (0.07231, 3.72832))
+    assert book.timestamp == 1621438475342
+    assert book.nonce is None  # OKX's REST book carries no sequence id
+    assert not book.crossed
+
+
+async def test_okx_balance() -> None:
+    # GET account/balance: the trading account; availEq empty, so free is availBal.
+    with cassette("okx/balance"):
+        async with okx_with_markets() as venue:
+            balance = await venue.fetch_balance()
+    assert dict(balance.free) == {"BTC": D("0.049")}
+    assert balance.used["BTC"] == 0
+    assert balance.total["BTC"] == D("0.049")
+
+
+async def test_okx_account_fee_replaces_the_market_fee() -> None:
+    # GET account/trade-fee?instType=SPOT&instId=BTC-USDT: OKX sends fees negated.
+    with cassette("okx/trading_fee"):
+        async with okx_with_markets() as venue:
+            assert venue.taker_fee("BTC/USDT") == D("0.0015")
+            assert await venue.fetch_trading_fee("BTC/USDT") == D("0.001")
+            assert venue.taker_fee("BTC/USDT") == D("0.001")
+            assert await venue.fetch_trading_fee("BTC/USDT") == D("0.001")  # served from memory
+
+
+async def test_okx_creates_a_rounded_ioc_limit_order_with_our_client_id() -> None:
+    # The cassette matches the JSON body sent to trade/order (not batch-orders): ordType ioc,
+    # tdMode cash, sz truncated to the lot step, px rounded to the tick, clOrdId ours.
+    with cassette("okx/create_order"):
+        async with okx_with_markets() as venue:
+            result = await venue.create_order(
+                "BTC/USDT", "buy", D("0.000123456789"), D("65000.04"), OKX_CLIENT_ID
+            )
+    assert result.id == "2896576259728695296"
+    assert result.client_order_id == OKX_CLIENT_ID
+    assert result.status is OrderStatus.UNKNOWN  # the create answer has ids only: fetch it
+    assert result.final is False
+    assert (result.filled, result.cost, result.average) == (D("0"), D("0"), None)
+    assert result.fees == ()
+
+
+async def test_okx_fetches_an_order_by_id_and_by_client_id() -> None:
+    with cassette("okx/fetch_order"):
+        async with okx_with_markets() as venue:
+            by_id = await venue.fetch_order("ETH/USDT", order_id="317251910906576896")
+            by_client = await venue.fetch_order("ETH/USDT", client_order_id="arbcassette1")
+    assert by_id is not None
+    assert by_client is not None
+    assert by_id.id == by_client.id == "317251910906576896"
+    assert by_id.status is OrderStatus.OPEN
+    assert by_id.final is False
+    assert (by_id.side, by_id.amount, by_id.price) == ("buy", D("0.001"), D("2000"))
+    assert (by_id.filled, by_id.average, by_id.cost) == (D("0"), None, D("0"))
+    assert by_id.fees == ()  # the recorded fee is "0" (ETH): nothing charged yet
+    assert by_id.timestamp == 1621910749815
+    assert by_id.client_order_id is None  # the recorded clOrdId is empty
+    assert by_client.client_order_id == "arbcassette1"  # so the id asked for is reported
+
+
+async def test_okx_cancels_an_order() -> None:
+    # POST trade/cancel-order {"instId": "ETH-USDT", "ordId": ...}
+    with cassette("okx/cancel_order"):
+        async with okx_with_markets() as venue:
+            result = await venue.cancel_order("ETH/USDT", "317251910906576896")
+    assert result.id == "317251910906576896"
+    assert result.symbol == "ETH/USDT"
+    assert result.status is OrderStatus.UNKNOWN  # OKX's cancel answer carries no state
+    assert result.filled == 0
