@@ -49,7 +49,7 @@ async def test_a_recorded_sandbox_run_replays_to_the_opportunities_the_live_scan
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "rec"
-    options = RecordOptions(out=out, scan=ScanOptions(as_json=True, duration=4.0, sandbox=True))
+    options = RecordOptions(out=out, scan=ScanOptions(as_json=True, duration=7.0, sandbox=True))
     # Two venues: with more, frames of different venues that arrive together can be decided
     # in another order live than their receive order, which replay follows.
     two = load_settings().with_overrides(exchanges=("mexc", "gateio"))
