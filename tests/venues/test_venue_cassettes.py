@@ -359,3 +359,23 @@ async def test_okx_loads_only_spot_markets_with_exact_steps() -> None:
     assert btc.active is True
     assert btc.buy_fee_in_base is True
     assert markets["XRP/USDT"].min_amount == D("1")
+
+
+# -- Bybit -------------------------------------------------------------------------------
+
+
+async def test_bybit_loads_only_spot_markets_with_exact_steps() -> None:
+    # One request: category=spot (no linear, inverse or option instruments, no coin list).
+    with cassette("bybit/load_markets"):
+        async with Venue(settings("bybit")) as venue:
+            markets = {m.symbol: m for m in await venue.load_markets()}
+    assert set(markets) == {"BTC/USDT", "ETH/USDT", "LTC/USDT", "XRP/USDT"}
+    btc = markets["BTC/USDT"]
+    assert (btc.venue, btc.native_id, btc.base, btc.quote) == ("bybit", "BTCUSDT", "BTC", "USDT")
+    assert (btc.amount_step, btc.price_step) == (D("0.000001"), D("0.1"))
+    assert (btc.min_amount, btc.min_notional) == (D("0.000011"), D("5"))
+    assert btc.taker_fee == D("0.001")  # ccxt's listed spot taker fee until the account's
+    assert btc.active is True
+    assert btc.buy_fee_in_base is True
+    assert markets["XRP/USDT"].amount_step == D("0.01")
+    assert markets["LTC/USDT"].min_amount == D("0.00923")
