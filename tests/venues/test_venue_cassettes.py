@@ -447,4 +447,109 @@ async def test_okx_cancels_an_order() -> None:
     assert result.id == "317251910906576896"
     assert result.symbol == "ETH/USDT"
     assert result.status is OrderStatus.UNKNOWN  # OKX's cancel answer carries no state
+
+
+# -- Bybit -------------------------------------------------------------------------------
+
+
+async def test_bybit_loads_only_spot_markets_with_exact_steps() -> None:
+    # One request: category=spot (no linear, inverse or option instruments, no coin list).
+    with cassette("bybit/load_markets"):
+        async with Venue(settings("bybit")) as venue:
+            markets = {m.symbol: m for m in await venue.load_markets()}
+    assert set(markets) == {"BTC/USDT", "ETH/USDT", "LTC/USDT", "XRP/USDT"}
+    btc = markets["BTC/USDT"]
+    assert (btc.venue, btc.native_id, btc.base, btc.quote) == ("bybit", "BTCUSDT", "BTC", "USDT")
+    assert (btc.amount_step, btc.price_step) == (D("0.000001"), D("0.1"))
+    assert (btc.min_amount, btc.min_notional) == (D("0.000011"), D("5"))
+    assert btc.taker_fee == D("0.001")  # ccxt's listed spot taker fee until the account's
+    assert btc.active is True
+    assert btc.buy_fee_in_base is True
+    assert markets["XRP/USDT"].amount_step == D("0.01")
+    assert markets["LTC/USDT"].min_amount == D("0.00923")
+
+
+async def test_bybit_order_book_snapshot() -> None:
+    with cassette("bybit/order_book"):  # GET /v5/market/orderbook?category=spot&limit=2
+        async with venue_with_markets("bybit") as venue:
+            book = await venue.fetch_order_book("BTC/USDT", 2)
+    assert book.bids == ((29861.0, 0.00101), (29829.3, 0.000667))
+    assert book.asks == ((29971.81, 0.001161), (29988.93, 0.112648))
+    assert book.timestamp == 1706803989954
+    assert book.nonce is None  # ccxt 4.5.90 keeps no nonce from the REST book's `u`
+    assert not book.crossed
+
+
+async def test_bybit_balance_of_the_unified_account() -> None:
+    with cassette("bybit/balance"):  # accountType=UNIFIED, asked for no account type first
+        async with venue_with_markets("bybit") as venue:
+            balance = await venue.fetch_balance()
+    # free = walletBalance - locked (in orders) - totalPositionIM (margin held)
+    assert balance.free["USDT"] == D("3229.64065465")
+    assert balance.used["USDT"] == D("92.61831144")
+    assert balance.total["USDT"] == D("3322.25896609")
+    assert (balance.free["BTC"], balance.used["BTC"]) == (D("0.85581394"), 0)
+    assert balance.total["LTC"] == D("0.02101953")
+    assert set(balance.total) == {"USDC", "BTC", "ETH", "ADA", "XRP", "USDT", "LTC"}
+
+
+async def test_bybit_account_fee_replaces_the_market_fee() -> None:
+    with cassette("bybit/trading_fee"):  # GET /v5/account/fee-rate?symbol=ETHUSDT, signed
+        async with venue_with_markets("bybit") as venue:
+            assert venue.taker_fee("ETH/USDT") == D("0.001")
+            assert await venue.fetch_trading_fee("ETH/USDT") == D("0.0006")
+            assert venue.taker_fee("ETH/USDT") == D("0.0006")
+            # static: the second call is served from memory (the cassette has one request)
+            assert await venue.fetch_trading_fee("ETH/USDT") == D("0.0006")
+
+
+async def test_bybit_creates_a_rounded_ioc_limit_order_with_our_link_id() -> None:
+    # The cassette matches the JSON body: orderType Limit, timeInForce IOC, qty truncated
+    # to 0.1, price rounded to 60, orderLinkId ours, category spot.
+    with cassette("bybit/create_order"):
+        async with venue_with_markets("bybit") as venue:
+            result = await venue.create_order(
+                "LTC/USDT", "buy", D("0.100009"), D("60.001"), "1609920528444036608"
+            )
+    assert result.id == "1609920528435648000"
+    assert result.client_order_id == "1609920528444036608"
+    # Bybit acknowledges a create with the two ids only: the fills come from fetch_order.
+    assert result.status is OrderStatus.UNKNOWN
+    assert result.final is False
+    assert (result.amount, result.price, result.filled) == (None, None, D("0"))
+    assert result.fees == ()
+
+
+async def test_bybit_fetches_a_partly_filled_ioc_order_by_id_and_by_link_id() -> None:
+    with cassette("bybit/fetch_order"):  # GET /v5/order/realtime, orderId or orderLinkId
+        async with venue_with_markets("bybit") as venue:
+            by_id = await venue.fetch_order("BTC/USDT", order_id="1609602210852247040")
+            by_client = await venue.fetch_order("BTC/USDT", client_order_id="1609602210852247041")
+    assert by_id == by_client
+    assert by_id is not None
+    assert (by_id.id, by_id.client_order_id) == ("1609602210852247040", "1609602210852247041")
+    # PartiallyFilledCanceled: the IOC rest was cancelled, so the order is final.
+    assert by_id.status is OrderStatus.CLOSED
+    assert by_id.final is True
+    assert (by_id.filled, by_id.average, by_id.cost) == (
+        D("0.001614"),
+        D("30966.41"),
+        D("49.97980168"),
+    )
+    # The recorded order is a market buy of 50 USDT (marketUnit quoteCoin): ccxt derives
+    # its amount from filled + leavesQty, in base coin.
+    assert by_id.amount == D("0.001614")
+    assert by_id.timestamp == 1706615536016
+    # The answer has cumExecFee but no cumFeeDetail, which ccxt 4.5.90 reads: the fee is
+    # estimated from the taker rate, in the base coin a buy receives.
+    assert by_id.fees == (Fee(currency="BTC", cost=D("0.001614") * D("0.001"), estimated=True),)
+
+
+async def test_bybit_cancels_an_order() -> None:
+    with cassette("bybit/cancel_order"):  # POST /v5/order/cancel, orderFilter Order
+        async with venue_with_markets("bybit") as venue:
+            result = await venue.cancel_order("BTC/USDT", "c6f055d9-7f21-4079-913d-e6523a9cfffa")
+    assert result.id == "c6f055d9-7f21-4079-913d-e6523a9cfffa"
+    assert result.client_order_id == "linear-004"
+    assert result.status is OrderStatus.UNKNOWN  # an acknowledgement: no status, no fills
     assert result.filled == 0

@@ -18,6 +18,10 @@ VOLATILE_QUERY = ("timestamp", "recvWindow", "signature")
 SECRET_HEADERS = (
     "X-MEXC-APIKEY",
     "X-MBX-APIKEY",
+    "X-BAPI-API-KEY",
+    "X-BAPI-SIGN",
+    "X-BAPI-TIMESTAMP",
+    "X-BAPI-RECV-WINDOW",
     "KEY",
     "SIGN",
     "Timestamp",
@@ -39,7 +43,7 @@ def stable_query(r1: Any, r2: Any) -> None:
 
 
 def json_body(sent: Any, recorded: Any) -> None:
-    """vcr matcher: a recorded JSON body (Gate's and OKX's orders) or form body (Binance's,
+    """vcr matcher: a recorded JSON body (Gate's, OKX's and Bybit's orders) or form body (Binance's,
     without its volatile keys) equals ours."""
     if not recorded.body:
         return
