@@ -139,10 +139,11 @@ async def watch_books(
     it defaults to `exchange.fetch_order_book`, pass one to go through a rate limiter.
     A valid book that takes no update for `max_silence` seconds (frames it refuses, pings
     and pongs do not count) is invalidated and resynced, as after a gap.
-    With `push`, books made valid by a frame on a live connection go to `push` from the
-    socket callback instead of being yielded (books a resync or bootstrap makes are still
-    yielded, as are status events); `push` must not block. An exception from it ends the
-    stream with that exception, as if the consumer had raised here.
+    With `push` (on a venue with book rules), books made valid by a frame on a live
+    connection go to `push` from the socket callback instead of being yielded (books a
+    resync or bootstrap makes are still yielded, as are status events); `push` must not
+    block. An exception from it ends the stream with that exception, as if the consumer
+    had raised here.
     """
     guard = guard_for(exchange)
     if symbol in guard.books:
@@ -165,7 +166,7 @@ async def watch_books(
         max_retry_delay=max_retry_delay,
         unsubscribe_timeout=unsubscribe_timeout,
         fetch_snapshot=fetch_snapshot or exchange.fetch_order_book,
-        push=push,
+        push=push if state.sequenced else None,
     )
     crashed: list[Exception] = []  # what `push` raised, re-raised here
     _attach(guard.touched, stream, crashed)
@@ -200,7 +201,12 @@ async def watch_books(
 
 
 def _attach(touched: list[BookState], stream: _Stream, crashed: list[Exception]) -> None:
-    """In push mode, let the frame guard hand this book's updates to `stream.push`."""
+    """In push mode, let the frame guard hand this book's updates to `stream.push`.
+
+    Only on a venue with book rules: its hooks count every applied frame
+    (`BookState.applied`), which is what triggers a push. A scan-only venue's frames go
+    through ccxt alone, so its stream keeps waiting on ccxt's future (`_Stream.push` None).
+    """
     if stream.push is not None:
         stream.state.touched = touched
         stream.state.on_applied = _pusher(stream, stream.push, crashed)
