@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
+import os
 import sqlite3
+import sys
 import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+from arb.config import Secret, VenueSettings
 from arb.domain.opportunity import Opportunity, find_opportunity
 from arb.execution.executor import Executor, IntentState
 from arb.execution.risk import RiskGuard
@@ -27,8 +32,9 @@ from arb.sim import Fault, FaultKind, Simulator, load_scenario
 from arb.sim.venue import VenueState
 from arb.sim.walk import Walk
 from arb.venues.adapter import Venue
-from bench.harness import Row, Stat, summarize
+from bench.harness import ROOT, Row, Stat, summarize
 from bench.naive_executor import NaiveExecutor, exchanges
+from bench.reference import pin
 from bench.startup import venue_settings
 
 SYMBOL = "BTC/USDT"
@@ -152,61 +158,22 @@ ORDER_PATHS = ("/api/v3/order", "/api/v4/spot/orders")
 async def versus_naive(trades: int) -> Row:
     """Seen -> both legs on the wire at zero RTT: arb's Executor against a naive one.
 
-    The two trade the same opportunity in turns (which goes first alternates); each leg's
-    time is when the simulator received its order request. The target allows ours the
-    difference between our intent commit (synchronous=FULL, power-safe) and the naive one's
-    (synchronous=NORMAL), both measured alone here on the same disk.
+    The simulator runs in its own process on the other core (bench.simserve), as a venue
+    would; the two executors trade the same opportunity in turns (which goes first
+    alternates) and each leg's time is when the simulator received its order request. The
+    target allows ours the difference between our intent commit (synchronous=FULL,
+    power-safe) and the naive one's (synchronous=NORMAL), both measured alone here.
     """
-    world = dataclasses.replace(load_scenario(), walk=None)
-    books = crossed_books()
-    taken: dict[str, list[float]] = {"ours": [], "naive": []}
-    with tempfile.TemporaryDirectory() as folder:
-        # Ours: the intent and its two order rows; the naive one: one intent row.
-        full = commit_ms(Path(folder) / "full.sqlite", "FULL", 3, 60)
-        normal = commit_ms(Path(folder) / "normal.sqlite", "NORMAL", 1, 60)
-        ledger = Ledger(Path(folder) / "ledger.sqlite")
-        try:
-            async with Simulator(world) as sim:
-                venues = {v: Venue(venue_settings(sim, world, v)) for v in VENUES}
-                urls = {v: (sim.rest_url(v), sim.ws_url(v)) for v in VENUES}
-                naive = NaiveExecutor(
-                    exchanges(urls, world.api_key, world.api_secret), Path(folder) / "naive.db"
-                )
-                try:
-                    await asyncio.gather(*(v.load_markets() for v in venues.values()))
-                    await asyncio.gather(*(e.load_markets() for e in naive.exchanges.values()))
-                    executor = Executor(
-                        venues, ledger, CONFIG, await RiskGuard.load(ledger, CONFIG)
-                    )
-                    for turn in range(2 * trades + 2):  # the first round warms both up
-                        name = ("ours", "naive")[(turn + turn // 2) % 2]
-                        await asyncio.sleep(PACE_S if name == "ours" else 0.0)
-                        for venue_id, (bids, asks) in books.items():
-                            sim.replace_book(venue_id, SYMBOL, bids, asks)
-                            sim.flush(venue_id)
-                        opp = await seen(venues)
-                        started = time.monotonic()
-                        if name == "ours":
-                            outcome = await executor.execute(opp, seen_at=started)
-                            if outcome.state is not IntentState.SETTLED:
-                                raise AssertionError(f"bench: trade ended {outcome.state}")
-                        else:
-                            await naive.execute(
-                                opp.symbol,
-                                opp.buy_venue,
-                                opp.sell_venue,
-                                opp.amount,
-                                opp.buy_limit_price,
-                                opp.sell_limit_price,
-                            )
-                        if turn >= 2:
-                            taken[name].append(legs_on_wire_ms(sim, started))
-                finally:
-                    await naive.close()
-                    for venue in venues.values():
-                        await venue.close()
-        finally:
-            ledger.close()
+    cores = pin(min)
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            # Ours: the intent and its two order rows; the naive one: one intent row.
+            full = commit_ms(Path(folder) / "full.sqlite", "FULL", 3, 60)
+            normal = commit_ms(Path(folder) / "normal.sqlite", "NORMAL", 1, 60)
+            taken = await _alternate(Path(folder), trades)
+    finally:
+        if cores:
+            os.sched_setaffinity(0, cores)
     ours, ref = summarize(taken["ours"], "ms"), summarize(taken["naive"], "ms")
     fsync = max(0.0, full.median - normal.median)
     ratio = ours.median / (ref.median + fsync)
@@ -221,7 +188,7 @@ async def versus_naive(trades: int) -> Row:
         passed=ratio <= 1.0,
         notes=f"intent commit alone: ours (synchronous=FULL, 3 rows) {full.median:.2f} ms, "
         f"the naive one's (NORMAL, 1 row) {normal.median:.2f} ms; "
-        f"{len(taken['ours'])} trades each, alternated",
+        f"{len(taken['ours'])} trades each, alternated; simulator in its own process",
         details={
             "commit_full_ms": {"median": round(full.median, 3), "p99": round(full.p99, 3)},
             "commit_normal_ms": {"median": round(normal.median, 3), "p99": round(normal.p99, 3)},
@@ -231,19 +198,82 @@ async def versus_naive(trades: int) -> Row:
     )
 
 
-def legs_on_wire_ms(sim: Simulator, since: float) -> float:
-    """Ms from `since` until the simulator had received both order requests sent after it."""
-    start = sim.log.started
-    times = [
-        start + e["t_ms"] / 1000
-        for v in VENUES
-        for e in sim.log.of(v, "http")
-        if e.get("method") == "POST" and e.get("path") in ORDER_PATHS
-    ]
-    after = sorted(t for t in times if t >= since)
-    if len(after) < 2:
-        raise AssertionError(f"bench: {len(after)} order requests after the start")
-    return (after[1] - since) * 1000
+async def _alternate(folder: Path, trades: int) -> dict[str, list[float]]:
+    """Both executors' seen -> legs-on-the-wire times against a simulator process."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.simserve",
+        cwd=ROOT,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert child.stdin is not None
+    assert child.stdout is not None
+    stdin, stdout = child.stdin, child.stdout
+
+    async def ask(command: str) -> Any:
+        stdin.write(command.encode() + b"\n")
+        await stdin.drain()
+        return json.loads(await asyncio.wait_for(stdout.readline(), 30))
+
+    taken: dict[str, list[float]] = {"ours": [], "naive": []}
+    ledger = Ledger(folder / "ledger.sqlite")
+    try:
+        hello = json.loads(await asyncio.wait_for(stdout.readline(), 60))
+        urls, key, secret = hello["urls"], hello["key"], hello["secret"]
+        venues = {
+            v: Venue(
+                VenueSettings(
+                    id=v,
+                    rest_url=urls[v]["rest"],
+                    ws_url=urls[v]["ws"],
+                    api_key=Secret(key),
+                    api_secret=Secret(secret),
+                )
+            )
+            for v in VENUES
+        }
+        pairs = {v: (urls[v]["rest"], urls[v]["ws"]) for v in VENUES}
+        naive = NaiveExecutor(exchanges(pairs, key, secret), folder / "naive.db")
+        try:
+            await asyncio.gather(*(v.load_markets() for v in venues.values()))
+            await asyncio.gather(*(e.load_markets() for e in naive.exchanges.values()))
+            executor = Executor(venues, ledger, CONFIG, await RiskGuard.load(ledger, CONFIG))
+            for turn in range(2 * trades + 2):  # the first round warms both up
+                name = ("ours", "naive")[(turn + turn // 2) % 2]
+                await asyncio.sleep(PACE_S if name == "ours" else 0.0)
+                if await ask("cross") != "ok":
+                    raise AssertionError("bench: the simulator did not restore the books")
+                opp = await seen(venues)
+                started = time.monotonic()
+                if name == "ours":
+                    outcome = await executor.execute(opp, seen_at=started)
+                    if outcome.state is not IntentState.SETTLED:
+                        raise AssertionError(f"bench: trade ended {outcome.state}")
+                else:
+                    await naive.execute(
+                        opp.symbol,
+                        opp.buy_venue,
+                        opp.sell_venue,
+                        opp.amount,
+                        opp.buy_limit_price,
+                        opp.sell_limit_price,
+                    )
+                arrived = await ask(f"orders {started!r}")
+                if len(arrived) < 2:
+                    raise AssertionError(f"bench: {len(arrived)} order requests after the start")
+                if turn >= 2:
+                    taken[name].append((arrived[1] - started) * 1000)
+        finally:
+            await naive.close()
+            for venue in venues.values():
+                await venue.close()
+    finally:
+        ledger.close()
+        stdin.close()
+        await asyncio.wait_for(child.wait(), 30)
+    return taken
 
 
 def commit_ms(path: Path, synchronous: str, rows: int, commits: int) -> Stat:

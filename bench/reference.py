@@ -41,7 +41,7 @@ async def run(quick: bool = False) -> list[Row]:
     rounds = order[:2] if quick else order * 2
     taken: dict[str, list[float]] = {"ours": [], "reference": []}
     missed: dict[str, int] = {"ours": 0, "reference": 0}
-    cores = _pin(max)
+    cores = pin(max)
     try:
         async with Simulator(still_world(SYMBOLS)) as sim:
             for name in rounds:
@@ -101,7 +101,7 @@ async def _scanner_run(sim: Simulator, name: str, crosses: int) -> tuple[list[fl
                 env=env,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=err,
-                preexec_fn=lambda: _pin(min),
+                preexec_fn=lambda: pin(min),
             )
             lines: asyncio.Queue[tuple[float, dict[str, Any]]] = asyncio.Queue()
             reader = asyncio.create_task(_read(child.stdout, lines))
@@ -201,7 +201,7 @@ async def _cross(
     return answered
 
 
-def _pin(choose: Callable[[set[int]], int]) -> set[int]:
+def pin(choose: Callable[[set[int]], int]) -> set[int]:
     """Run on one core (`choose` picks it); the cores allowed before, empty if unchanged."""
     if not hasattr(os, "sched_setaffinity"):
         return set()
