@@ -161,16 +161,19 @@ async def versus_naive(trades: int) -> Row:
     The simulator runs in its own process on the other core (bench.simserve), as a venue
     would; the two executors trade the same opportunity in turns (which goes first
     alternates) and each leg's time is when the simulator received its order request. The
-    target allows ours the difference between our intent commit (synchronous=FULL,
-    power-safe) and the naive one's (synchronous=NORMAL), both measured alone here.
+    target allows ours the difference between our intent write (synchronous=FULL,
+    power-safe; the very transactions of these trades) and the naive one's commit
+    (synchronous=NORMAL), both timed alone here.
     """
     cores = pin(min)
+    intents: list[tuple[tuple[str, Any], ...]] = []
     try:
         with tempfile.TemporaryDirectory() as folder:
-            # Ours: the intent and its two order rows; the naive one: one intent row.
-            full = commit_ms(Path(folder) / "full.sqlite", "FULL", 3, 60)
+            taken = await _alternate(Path(folder), trades, intents)
+            # Our intent write alone: the same transactions (intent and its two order rows,
+            # synchronous=FULL) through a fresh Ledger; the naive one's commit alone.
+            full = await writes_alone(Path(folder) / "alone.sqlite", intents)
             normal = commit_ms(Path(folder) / "normal.sqlite", "NORMAL", 1, 60)
-            taken = await _alternate(Path(folder), trades)
     finally:
         if cores:
             os.sched_setaffinity(0, cores)
@@ -186,7 +189,7 @@ async def versus_naive(trades: int) -> Row:
         ratio_means="ours / (naive + our intent's extra fsync)",
         target="<= 1.0x",
         passed=ratio <= 1.0,
-        notes=f"intent commit alone: ours (synchronous=FULL, 3 rows) {full.median:.2f} ms, "
+        notes=f"intent write alone: ours (Ledger.write, synchronous=FULL) {full.median:.2f} ms, "
         f"the naive one's (NORMAL, 1 row) {normal.median:.2f} ms; "
         f"{len(taken['ours'])} trades each, alternated; simulator in its own process",
         details={
@@ -198,8 +201,13 @@ async def versus_naive(trades: int) -> Row:
     )
 
 
-async def _alternate(folder: Path, trades: int) -> dict[str, list[float]]:
-    """Both executors' seen -> legs-on-the-wire times against a simulator process."""
+async def _alternate(
+    folder: Path, trades: int, intents: list[tuple[tuple[str, Any], ...]]
+) -> dict[str, list[float]]:
+    """Both executors' seen -> legs-on-the-wire times against a simulator process.
+
+    Our executor's intent transactions are kept in `intents`, to be timed alone after.
+    """
     child = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -219,30 +227,24 @@ async def _alternate(folder: Path, trades: int) -> dict[str, list[float]]:
 
     taken: dict[str, list[float]] = {"ours": [], "naive": []}
     ledger = Ledger(folder / "ledger.sqlite")
+    write = ledger.write
+
+    async def kept(*statements: tuple[str, Any]) -> None:
+        if statements and statements[0][0].startswith("INSERT INTO intents"):
+            intents.append(statements)
+        await write(*statements)
+
+    ledger.write = kept  # type: ignore[method-assign]
     try:
         hello = json.loads(await asyncio.wait_for(stdout.readline(), 60))
-        urls, key, secret = hello["urls"], hello["key"], hello["secret"]
-        venues = {
-            v: Venue(
-                VenueSettings(
-                    id=v,
-                    rest_url=urls[v]["rest"],
-                    ws_url=urls[v]["ws"],
-                    api_key=Secret(key),
-                    api_secret=Secret(secret),
-                )
-            )
-            for v in VENUES
-        }
-        pairs = {v: (urls[v]["rest"], urls[v]["ws"]) for v in VENUES}
-        naive = NaiveExecutor(exchanges(pairs, key, secret), folder / "naive.db")
+        venues, naive = _both(hello, folder / "naive.db")
         try:
             await asyncio.gather(*(v.load_markets() for v in venues.values()))
             await asyncio.gather(*(e.load_markets() for e in naive.exchanges.values()))
             executor = Executor(venues, ledger, CONFIG, await RiskGuard.load(ledger, CONFIG))
             for turn in range(2 * trades + 2):  # the first round warms both up
                 name = ("ours", "naive")[(turn + turn // 2) % 2]
-                await asyncio.sleep(PACE_S if name == "ours" else 0.0)
+                await asyncio.sleep(PACE_S)  # both alike: an idle second cools caches
                 if await ask("cross") != "ok":
                     raise AssertionError("bench: the simulator did not restore the books")
                 opp = await seen(venues)
@@ -274,6 +276,40 @@ async def _alternate(folder: Path, trades: int) -> dict[str, list[float]]:
         stdin.close()
         await asyncio.wait_for(child.wait(), 30)
     return taken
+
+
+def _both(hello: dict[str, Any], naive_db: Path) -> tuple[dict[str, Venue], NaiveExecutor]:
+    """Our venues and the naive executor, pointed at the simulator process's URLs."""
+    urls, key, secret = hello["urls"], hello["key"], hello["secret"]
+    venues = {
+        v: Venue(
+            VenueSettings(
+                id=v,
+                rest_url=urls[v]["rest"],
+                ws_url=urls[v]["ws"],
+                api_key=Secret(key),
+                api_secret=Secret(secret),
+            )
+        )
+        for v in VENUES
+    }
+    pairs = {v: (urls[v]["rest"], urls[v]["ws"]) for v in VENUES}
+    return venues, NaiveExecutor(exchanges(pairs, key, secret), naive_db)
+
+
+async def writes_alone(path: Path, transactions: list[tuple[tuple[str, Any], ...]]) -> Stat:
+    """Each transaction through a fresh Ledger, 10 ms apart as trades are: the write's cost."""
+    ledger = Ledger(path)
+    times = []
+    try:
+        for statements in transactions:
+            await asyncio.sleep(0.01)
+            started = time.perf_counter()
+            await ledger.write(*statements)
+            times.append((time.perf_counter() - started) * 1000)
+    finally:
+        ledger.close()
+    return summarize(times, "ms")
 
 
 def commit_ms(path: Path, synchronous: str, rows: int, commits: int) -> Stat:
