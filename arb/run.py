@@ -98,11 +98,13 @@ async def run(settings: Settings, options: RunOptions) -> int:
     executor: Executor | None = None
 
     def on_event(event: OpportunityEvent) -> None:
-        ledger.record(insert("opportunities", opportunity_row(event, source)))
         if executor is not None:
             executor.submit(
                 event.opportunity, seen_at=event.arrived_at, books_since=event.books_since
             )
+        # Off the socket callback that found it: the ledger row after this frame.
+        row = insert("opportunities", opportunity_row(event, source))
+        asyncio.get_running_loop().call_soon(ledger.record, row)
 
     try:
         if options.reset_breaker and await reset_breaker(ledger):
@@ -152,6 +154,7 @@ async def run(settings: Settings, options: RunOptions) -> int:
                 async with operations(settings, src):
                     await run_until_stopped(pipeline, stop, scan_options)
     finally:
+        await asyncio.sleep(0)  # ledger rows deferred by the last events (call_soon) go in
         hot.close()
         summary = await session_summary(ledger, started_ms)
         ledger.close()

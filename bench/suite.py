@@ -21,6 +21,7 @@ from bench import (
     memory_frames,
     ops_metrics,
     pipeline,
+    reference,
     replay,
     startup,
 )
@@ -39,6 +40,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "settings": startup.settings_rows,
     "markets": startup.market_rows,
     "pipeline": pipeline.run,
+    "reference": reference.run,
     "execution": execution.run,
     "replay": replay.run,
 }

@@ -174,9 +174,11 @@ async def scan(settings: Settings, options: ScanOptions) -> int:
     pipeline: Pipeline | None = None
 
     def on_event(event: OpportunityEvent) -> None:
-        ledger.record(insert("opportunities", opportunity_row(event, source)))
+        # The line first, from the socket callback; the ledger row after this frame.
         if writer is not None:
             writer.write(event_json(event))
+        row = insert("opportunities", opportunity_row(event, source))
+        asyncio.get_running_loop().call_soon(ledger.record, row)
 
     try:
         async with AsyncExitStack() as stack, stop_signals() as stop:
@@ -186,6 +188,7 @@ async def scan(settings: Settings, options: ScanOptions) -> int:
             async with operations(settings, src):
                 await run_until_stopped(pipeline, stop, options)
     finally:
+        await asyncio.sleep(0)  # ledger rows deferred by the last events (call_soon) go in
         hot.close()
         if writer is not None:
             writer.close()

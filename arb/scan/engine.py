@@ -1,6 +1,9 @@
 """The scan pipeline: open venues, load markets, pick symbols, stream books into the detector.
 
 `arb scan` and `arb run` share it; `run` passes an `on_opportunity` callback that trades.
+Books are evaluated where their frames are read: each stream pushes a valid book from the
+socket callback straight into the detector and `on_event` (arb.venues.books push mode), so
+no task wakes between a frame and its decision; the per-book tasks only handle resyncs.
 A venue that did not answer at start-up is retried in the background (doubling, jittered
 waits up to `market_data.venue_retry_max_s`) while the others scan; when it answers, its
 markets join the detector and its books are streamed.
@@ -18,6 +21,7 @@ from dataclasses import dataclass, field
 from loguru import logger
 
 from arb.config import Settings
+from arb.domain.book import OrderBook
 from arb.domain.symbols import ALL_PAIRS, MarketInfo, Selection, SymbolTable, select_symbols
 from arb.errors import ArbError, ConfigError
 from arb.log import HotLog
@@ -25,7 +29,9 @@ from arb.scan.detector import Detector, Limits, OpportunityEvent
 from arb.venues.adapter import Venue
 from arb.venues.books import BookStatus, BookStatusKind
 
-OnEvent = Callable[[OpportunityEvent], Awaitable[None] | None]
+# Called on the hot path, in the socket callback that read the frame: it must not block
+# or wait (schedule slower work, such as ledger writes, for later).
+OnEvent = Callable[[OpportunityEvent], None]
 # Called when a venue that was down at start-up answers, before any of its books is used
 # (`arb run` fetches its taker fees and opens it for trading): venue id, venue, symbols.
 OnJoin = Callable[[str, Venue, tuple[str, ...]], Awaitable[None]]
@@ -237,26 +243,38 @@ class Pipeline:
         silence_ms = self._max_silence_ms.get(venue_id)
         if silence_ms is not None:
             options.setdefault("max_silence", silence_ms / 1000)
-        async for event in venue.watch_book(symbol, self.settings.market_data.depth, **options):
-            if isinstance(event, BookStatus):
-                detector.unusable(venue_id, symbol)
-                feed.state = event.kind.value
-                if event.kind is BookStatusKind.RESYNCING:  # not ready yet: a bounded bootstrap
-                    hot.record("DEBUG", "{} {} book not ready: {}", venue_id, symbol, event.reason)
-                    continue
-                feed.resyncs += 1
-                feed.last_error = f"{symbol} {event.kind.value}: {event.reason}"
-                hot.record(
-                    "INFO", "{} {} book {}: {}", venue_id, symbol, event.kind.value, event.reason
-                )
+        on_book = self._on_book(venue_id, symbol)
+        depth = self.settings.market_data.depth
+        async for event in venue.watch_book(symbol, depth, push=on_book, **options):
+            if not isinstance(event, BookStatus):
+                on_book(event)  # made by a resync or bootstrap, in this task
                 continue
+            detector.unusable(venue_id, symbol)
+            feed.state = event.kind.value
+            if event.kind is BookStatusKind.RESYNCING:  # not ready yet: a bounded bootstrap
+                hot.record("DEBUG", "{} {} book not ready: {}", venue_id, symbol, event.reason)
+                continue
+            feed.resyncs += 1
+            feed.last_error = f"{symbol} {event.kind.value}: {event.reason}"
+            hot.record(
+                "INFO", "{} {} book {}: {}", venue_id, symbol, event.kind.value, event.reason
+            )
+
+    def _on_book(self, venue_id: str, symbol: str) -> Callable[[OrderBook], None]:
+        """One (venue, symbol)'s consumer of valid books: counters, detector, events out."""
+        feed = self.feeds[venue_id]
+        books = feed.books
+        detector = self.detector
+        wall_ms = self._wall_ms
+
+        def on_book(book: OrderBook) -> None:
             feed.state = "connected"
             feed.updates += 1
-            feed.books[symbol] = event.received_at
-            for found in detector.on_book(event, self._wall_ms()):
-                result = self._on_event(found)
-                if result is not None:
-                    await result
+            books[symbol] = book.received_at
+            for found in detector.on_book(book, wall_ms()):
+                self._on_event(found)
+
+        return on_book
 
     async def _watchdog(self) -> None:
         # A quiet book stays usable while its connection shows life (frames or pongs), up

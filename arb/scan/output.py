@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import queue
+import select
 import sys
 import threading
 from collections.abc import Mapping, Sequence
@@ -54,16 +56,45 @@ def event_json(event: OpportunityEvent) -> str:
 
 
 class LineWriter:
-    """Writes lines to a stream from its own thread, so the event loop never blocks on it."""
+    """Writes lines to a stream at once when it has room, else from its own thread.
+
+    The event loop never blocks on it: a line goes straight to the file descriptor (one
+    `write`, flushed) only when nothing is queued before it and the kernel says the pipe has
+    room for it; otherwise it is queued for the writer thread, which may block.
+    """
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream if stream is not None else sys.stdout
+        self._fd = _direct_fd(self._stream)
+        self._poll: select.poll | None = None
+        if self._fd is not None:
+            self._stream.flush()  # anything printed before goes first
+            self._poll = select.poll()
+            self._poll.register(self._fd, select.POLLOUT)
+        # Each counter is written by one thread only: lines queued, and lines written.
+        self._queued = 0
+        self._written = 0
         self._lines: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._write_forever, name="arb-out", daemon=True)
         self._thread.start()
 
     def write(self, line: str) -> None:
-        """Queue one line (without its newline)."""
+        """Write one line (without its newline) now if that cannot block, else queue it."""
+        if self._poll is not None and self._queued == self._written:
+            data = (line + "\n").encode()
+            # A pipe takes up to PIPE_BUF bytes in one piece when it polls writable.
+            if len(data) <= select.PIPE_BUF and self._poll.poll(0):
+                try:
+                    sent = os.write(self._fd, data)  # type: ignore[arg-type]
+                except BlockingIOError:
+                    sent = 0  # full after all: the thread waits for room
+                except BrokenPipeError:  # `arb scan --json | head`: the reader left
+                    self._poll = None
+                    return
+                if sent == len(data):
+                    return
+                line = data[sent:-1].decode(errors="replace")  # the thread writes the rest
+        self._queued += 1
         self._lines.put(line)
 
     def _write_forever(self) -> None:
@@ -73,11 +104,21 @@ class LineWriter:
                 self._stream.flush()
             except BrokenPipeError:  # `arb scan --json | head`: the reader left
                 return
+            finally:
+                self._written += 1
 
     def close(self) -> None:
         """Write everything queued, then stop."""
         self._lines.put(None)
         self._thread.join()
+
+
+def _direct_fd(stream: TextIO) -> int | None:
+    """The stream's file descriptor if lines may be written to it directly."""
+    try:
+        return stream.fileno()
+    except (AttributeError, OSError, ValueError):  # io.StringIO and friends
+        return None
 
 
 @dataclass(frozen=True, slots=True)

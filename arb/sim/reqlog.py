@@ -41,6 +41,11 @@ class RequestLog:
             del self.entries[:-KEEP_IN_MEMORY]
         return entry
 
+    @property
+    def started(self) -> float:
+        """The monotonic time (seconds) every entry's `t_ms` counts from."""
+        return self._start
+
     def of(self, venue: str, kind: str | None = None) -> list[dict[str, Any]]:
         """Entries of one venue (and kind)."""
         return [

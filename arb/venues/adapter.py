@@ -482,8 +482,17 @@ class Venue:
 
     # -- streams -------------------------------------------------------------------------
 
-    def watch_book(self, symbol: str, depth: int, **options: float) -> AsyncIterator[Any]:
-        """Book events of one symbol (valid books, resyncs) from arb.venues.books."""
+    def watch_book(
+        self,
+        symbol: str,
+        depth: int,
+        push: Callable[[OrderBook], None] | None = None,
+        **options: float,
+    ) -> AsyncIterator[Any]:
+        """Book events of one symbol (valid books, resyncs) from arb.venues.books.
+
+        With `push`, valid books updated by a frame go to it from the socket callback.
+        """
         self.market(symbol)
         # Imported when first used: the stream module imports this package's error table.
         books = importlib.import_module("arb.venues.books")
@@ -495,7 +504,14 @@ class Venue:
             return await exchange.fetch_order_book(name, limit)
 
         stream: AsyncIterator[Any] = books.watch_books(
-            exchange, self.id, symbol, depth, self._clock, fetch_snapshot=snapshot, **options
+            exchange,
+            self.id,
+            symbol,
+            depth,
+            self._clock,
+            fetch_snapshot=snapshot,
+            push=push,
+            **options,
         )
         return stream
 

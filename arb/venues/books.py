@@ -11,6 +11,12 @@ a valid book that takes no update for that long is invalidated and resynced the 
 a venue that pushes changes on a fixed cadence, a live connection (pongs) does not prove a
 live subscription. `book_health` is what the scanner
 reads to judge freshness.
+
+Given `push`, a valid book is consumed where its frame is read: the frame guard
+(arb.venues.integrity.deliver) calls back once the frame is applied, the same checks run and
+`push(book)` gets it, all inside ccxt's socket callback. The stream task then only waits
+for trouble (a resync request, a dropped connection), not for every update: one task
+wake-up per book per update was the largest share of a frame's cost.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from arb.venues.integrity import (
     message_hash,
     request,
     reset,
+    status_hash,
 )
 from arb.venues.profiles import BookRules, profile_for_ccxt
 
@@ -120,6 +127,7 @@ async def watch_books(
     unsubscribe_timeout: float = 5.0,
     fetch_snapshot: Callable[[str, int | None], Awaitable[Any]] | None = None,
     max_silence: float | None = None,
+    push: Callable[[OrderBook], None] | None = None,
 ) -> AsyncGenerator[BookEvent, None]:
     """Yield valid `depth`-level books of `symbol` and status events, forever.
 
@@ -132,6 +140,11 @@ async def watch_books(
     it defaults to `exchange.fetch_order_book`, pass one to go through a rate limiter.
     A valid book that takes no update for `max_silence` seconds (frames it refuses, pings
     and pongs do not count) is invalidated and resynced, as after a gap.
+    With `push` (on a venue with book rules), books made valid by a frame on a live
+    connection go to `push` from the socket callback instead of being yielded (books a
+    resync or bootstrap makes are still yielded, as are status events); `push` must not
+    block. An exception from it ends the stream with that exception, as if the consumer
+    had raised here.
     """
     guard = guard_for(exchange)
     if symbol in guard.books:
@@ -160,10 +173,15 @@ async def watch_books(
         max_retry_delay=max_retry_delay,
         unsubscribe_timeout=unsubscribe_timeout,
         fetch_snapshot=fetch_snapshot or exchange.fetch_order_book,
+        push=push if state.sequenced else None,
     )
+    crashed: list[Exception] = []  # what `push` raised, re-raised here
+    _attach(guard.touched, stream, crashed)
     stop_watch = _watch_silence(exchange, state, max_silence) if max_silence else None
     try:
         while True:
+            if crashed:
+                raise crashed[0]
             if state.pending is None:
                 event = await _update(stream)
             else:
@@ -181,10 +199,50 @@ async def watch_books(
             if event is not None:
                 yield event
     finally:
+        state.on_applied = None
+        state.touched = None
         if stop_watch is not None:
             stop_watch()
         if guard.books.get(symbol) is state:
             del guard.books[symbol]
+
+
+def _attach(touched: list[BookState], stream: _Stream, crashed: list[Exception]) -> None:
+    """In push mode, let the frame guard hand this book's updates to `stream.push`.
+
+    Only on a venue with book rules: its hooks count every applied frame
+    (`BookState.applied`), which is what triggers a push. A scan-only venue's frames go
+    through ccxt alone, so its stream keeps waiting on ccxt's future (`_Stream.push` None).
+    """
+    if stream.push is not None:
+        stream.state.touched = touched
+        stream.state.on_applied = _pusher(stream, stream.push, crashed)
+
+
+def _pusher(
+    stream: _Stream, push: Callable[[OrderBook], None], crashed: list[Exception]
+) -> Callable[[BookState], None]:
+    """The socket-side consumer: copy and check a valid book a frame changed, then push it."""
+    exchange, depth = stream.exchange, stream.depth
+
+    def on_applied(state: BookState) -> None:
+        # Only a book the stream already handed out as valid is pushed from here; while it
+        # bootstraps or resyncs (not valid, or a resync pending) the stream task decides.
+        if not state.valid or state.pending is not None or state.updates == state.copied:
+            return
+        stored = exchange.orderbooks.get(state.symbol)
+        if stored is None:
+            return
+        try:
+            book = _checked(exchange, state, stored.limit(), depth)
+            if book is not None:
+                push(book)
+        except Exception as exc:  # noqa: BLE001 - handed to the stream task, which raises it
+            if not crashed:
+                crashed.append(exc)
+            request(exchange, state, f"consumer failed: {type(exc).__name__}")
+
+    return on_applied
 
 
 def _watch_silence(exchange: Any, state: BookState, limit: float) -> Callable[[], None]:
@@ -230,6 +288,7 @@ class _Stream:
     max_retry_delay: float
     unsubscribe_timeout: float
     fetch_snapshot: Callable[[str, int | None], Awaitable[Any]]
+    push: Callable[[OrderBook], None] | None = None
 
     def status(self, kind: BookStatusKind, reason: str) -> BookStatus:
         return BookStatus(self.state.venue, self.state.symbol, kind, reason, self.state.clock())
@@ -255,6 +314,11 @@ async def _update(stream: _Stream) -> BookEvent | None:
         return _checked(stream.exchange, state, stored, stream.depth)
     client = _live_client(stream.exchange, state) if state.valid else None
     try:
+        if client is not None and stream.push is not None:
+            # Updates go to `push` from the socket callback; this future is only ever
+            # rejected: by `request` (Wake) or by ccxt when the connection fails or closes.
+            await client.future(status_hash(state.symbol))
+            return None
         if client is not None:
             # ccxt's watch_order_book costs tens of microseconds a call (options, proxy
             # settings, market lookups) and, for a book subscribed on a live connection,

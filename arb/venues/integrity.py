@@ -80,11 +80,18 @@ class BookState:
     behind: int = 0  # frames in a row dropped as already applied (STALE)
     sequenced: bool = True  # False on a scan-only venue: ccxt keeps no sequence id for us
     key: str = ""  # ccxt's message hash of the book ("" : the usual "orderbook:<symbol>")
+    # Set by a stream that consumes its book in the socket callback (arb.venues.books push
+    # mode): `touched` is the guard's list of books a frame changed, `on_applied` is called
+    # with this state once the frame is fully handled.
+    touched: list[BookState] | None = None
+    on_applied: Callable[[BookState], None] | None = None
 
     def applied(self, at: float | None) -> None:
         """Record that ccxt's book now includes a frame or snapshot that arrived `at`."""
         self.applied_at = at
         self.updates += 1
+        if self.touched is not None:
+            self.touched.append(self)
 
 
 @dataclass(slots=True)
@@ -96,6 +103,8 @@ class Guard:
     # channel or market id -> unified symbol: ccxt's safe_symbol costs more than the rest
     # of the check, and the few ids a connection carries never change meaning.
     symbols: dict[str, str] = field(default_factory=dict)
+    # Books the frame being handled changed, consumed right after it (see `deliver`).
+    touched: list[BookState] = field(default_factory=list)
 
     def symbol(self, key: str | None, market_id: str | None, *args: Any) -> str | None:
         """The unified symbol of a frame's market, looked up once per `key`."""
@@ -165,12 +174,27 @@ def _install_frame_guard(guard: Guard) -> None:
                     handle(message)
                 except Exception as exc:  # noqa: BLE001 - any venue bytes may be hostile
                     _rejected_frame(guard, made, exc)
+                if guard.touched:
+                    deliver(guard)
 
             made.handle_message = handle_message
             made._arb_frame_guard = True
         return made
 
     exchange.client = client
+
+
+def deliver(guard: Guard) -> None:
+    """Hand each book the last frame changed to its stream's consumer, in the socket callback.
+
+    Called once the frame is fully handled (every hook and ccxt's apply done), so a consumer
+    sees the book as the frame left it (a consumer skips a book it already has).
+    """
+    touched = guard.touched.copy()
+    guard.touched.clear()
+    for state in touched:
+        if state.on_applied is not None:
+            state.on_applied(state)
 
 
 def _rejected_frame(guard: Guard, client: Any, exc: Exception) -> None:
@@ -209,18 +233,28 @@ def reset(exchange: Any, state: BookState) -> None:
         stored.cache = []
 
 
+def status_hash(symbol: str) -> str:
+    """The key a push-mode stream waits under: ccxt never resolves it, only rejects it
+    (with every other future of a connection that fails or closes) and `request` does."""
+    return "arb-status:" + symbol
+
+
 def request(
     exchange: Any, state: BookState, reason: str, client: Any = None, *, announce: bool = False
 ) -> None:
     """Ask the book's stream to resync, waking it through ccxt's own future if it waits."""
     state.pending = reason
     state.announce = state.announce or announce
-    key = book_key(state)
-    waiting = [c for c in (exchange.clients or {}).values() if key in c.futures]
-    # With nobody waiting the rejection is kept for the next watch: the stream may be
-    # between its `pending` check and ccxt creating the future.
-    for target in waiting or ([client] if client is not None else []):
-        target.reject(Wake(reason), key)
+    clients = (exchange.clients or {}).values()
+    woken = False
+    for key in (book_key(state), status_hash(state.symbol)):
+        for target in [c for c in clients if key in c.futures]:
+            target.reject(Wake(reason), key)
+            woken = True
+    if not woken and client is not None:
+        # With nobody waiting the rejection is kept for the next watch: the stream may be
+        # between its `pending` check and ccxt creating the future.
+        client.reject(Wake(reason), book_key(state))
 
 
 def invalidate(exchange: Any, state: BookState, reason: str, client: Any = None) -> None:

@@ -34,8 +34,10 @@ class BookRules:
     """How one venue's books are kept whole beyond ccxt (arb.venues.books calls these).
 
     `install(guard)` puts the venue's raw-frame integrity hooks on a ccxt.pro instance
-    (arb.venues.integrity.Guard); `resync(stream)` rebuilds a reset book and returns ccxt's
-    stored book if it is ready at once, else None (it arrives with the next watch);
+    (arb.venues.integrity.Guard); they call `BookState.applied` for every frame or snapshot
+    that changes a book (the scan pipeline evaluates a book in the socket callback on it).
+    `resync(stream)` rebuilds a reset book and returns ccxt's stored book if it is ready at
+    once, else None (it arrives with the next watch);
     `fast_apply(exchange)` installs a lean apply path for ready books, if the venue has one.
     `ws_limit(depth)` / `rest_limit(depth)`: the subscription and REST snapshot depth to ask
     for (None: the venue's default). `book_hash(symbol)`: the message hash ccxt.pro resolves

@@ -719,3 +719,122 @@ async def test_gate_deeper_than_50_levels_subscribes_to_400(venues: list[Any]) -
         book = await next_event(stream)
     assert isinstance(book, OrderBook)
     assert venue.received[0]["payload"] == ["ob.BTC_USDT.400"]
+
+
+# ---------------------------------------------------------------- push mode
+
+
+class Merged:
+    """A push-mode stream read as one sequence: yielded events and pushed books, in order.
+
+    `pushed` counts the books that came from the socket callback rather than the task.
+    """
+
+    def __init__(self, exchange: Any, venue_id: str, push_fails: bool = False) -> None:
+        self.events: asyncio.Queue[Any] = asyncio.Queue()
+        self.pushed = 0
+        self.push_fails = push_fails
+        self.stream = watch_books(
+            exchange, venue_id, "BTC/USDT", 5, Clock(), retry_delay=0, push=self.push
+        )
+        self.task = asyncio.create_task(self._pull())
+
+    def push(self, book: OrderBook) -> None:
+        if self.push_fails:
+            raise RuntimeError("consumer bug")
+        self.pushed += 1
+        self.events.put_nowait(book)
+
+    async def _pull(self) -> None:
+        async for event in self.stream:
+            self.events.put_nowait(event)
+
+    async def next(self) -> Any:
+        async with asyncio.timeout(10):
+            return await self.events.get()
+
+    async def close(self) -> None:
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+        await self.stream.aclose()
+
+
+async def test_push_mode_hands_valid_books_from_the_socket_and_still_resyncs(
+    venues: list[Any],
+) -> None:
+    venue = await mexc_venue([mexc_snapshot(V0), mexc_snapshot(V0 + 21)])
+    exchange = mexc_exchange(venue)
+    venues.append((venue, exchange))
+    merged = Merged(exchange, "mexc")
+    try:
+        venue.outbox.put_nowait(mexc_frame(V0 - 2, V0 + 1, doc=True))
+        first = await merged.next()
+        assert isinstance(first, OrderBook)
+        assert first.nonce == V0 + 1
+        assert merged.pushed == 0  # the bootstrap's book comes from the stream task
+        venue.outbox.put_nowait(mexc_frame(V0 + 2, V0 + 2, doc=True))
+        second = await merged.next()
+        assert isinstance(second, OrderBook)
+        assert (second.nonce, second.bids, second.asks) == (V0 + 2, first.bids, first.asks)
+        assert merged.pushed == 1  # applied and handed out in the frame's own callback
+        # The recorded push crosses this book: nothing is pushed, the task resyncs.
+        venue.outbox.put_nowait(mexc_frame(V0 + 3, V0 + 21))
+        status = await merged.next()
+        assert isinstance(status, BookStatus)
+        assert (status.kind, status.reason) == (
+            BookStatusKind.INVALID,
+            "crossed: bid 117053.41 >= ask 45995.48",
+        )
+        third = await merged.next()
+        assert isinstance(third, OrderBook)
+        assert (third.bids, third.asks, third.nonce) == (first.bids, first.asks, V0 + 21)
+        assert merged.pushed == 1
+        # After the resync, in-order frames are pushed from the socket again.
+        venue.outbox.put_nowait(mexc_frame(V0 + 22, V0 + 22, doc=True))
+        assert (await merged.next()).nonce == V0 + 22
+        assert merged.pushed == 2
+    finally:
+        await merged.close()
+    assert venue.hits["/api/v3/depth"] == 2
+    assert book_health(exchange, "BTC/USDT") is None
+
+
+async def test_push_mode_gate_gap_resubscribes(venues: list[Any]) -> None:
+    venue = await gate_venue([gate_full(U0), gate_full(U0 + 500)])
+    exchange = gate_exchange(venue)
+    venues.append((venue, exchange))
+    merged = Merged(exchange, "gateio")
+    try:
+        first = await merged.next()
+        venue.outbox.put_nowait(gate_delta(U0 + 3, U0 + 40))
+        status = await merged.next()
+        after = await merged.next()
+    finally:
+        await merged.close()
+    assert isinstance(first, OrderBook)
+    assert first.nonce == U0
+    assert isinstance(status, BookStatus)
+    assert (status.kind, status.reason) == (
+        BookStatusKind.INVALID,
+        f"sequence gap: U {U0 + 3} after u {U0}",
+    )
+    assert isinstance(after, OrderBook)
+    assert after.nonce == U0 + 500
+    assert merged.pushed == 0
+
+
+async def test_push_mode_consumer_failure_ends_the_stream_with_it(venues: list[Any]) -> None:
+    venue = await mexc_venue([mexc_snapshot(V0)])
+    exchange = mexc_exchange(venue)
+    venues.append((venue, exchange))
+    merged = Merged(exchange, "mexc", push_fails=True)
+    try:
+        venue.outbox.put_nowait(mexc_frame(V0 - 2, V0 + 1, doc=True))
+        assert isinstance(await merged.next(), OrderBook)
+        venue.outbox.put_nowait(mexc_frame(V0 + 2, V0 + 2, doc=True))
+        async with asyncio.timeout(10):
+            with pytest.raises(RuntimeError, match="consumer bug"):
+                await merged.task
+    finally:
+        await merged.close()
+    assert book_health(exchange, "BTC/USDT") is None
