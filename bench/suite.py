@@ -22,6 +22,7 @@ from bench import (
     ops_metrics,
     pipeline,
     replay,
+    scale,
     startup,
 )
 from bench.harness import Row, environment
@@ -41,6 +42,9 @@ BENCHMARKS: dict[str, Benchmark] = {
     "pipeline": pipeline.run,
     "execution": execution.run,
     "replay": replay.run,
+    "scale_markets": scale.market_rows,
+    "scale_startup": scale.startup_rows,
+    "scale_pipeline": scale.latency_rows,
 }
 
 
