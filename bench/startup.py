@@ -12,7 +12,7 @@ from typing import Any
 from arb.config import Secret, VenueSettings, load_settings
 from arb.sim import Scenario, Simulator
 from arb.venues.adapter import Venue
-from bench.harness import ROOT, Row, summarize
+from bench.harness import ROOT, Row, Stat, summarize
 from bench.universe import scenario
 
 VENUES = ("mexc", "gateio")
@@ -78,6 +78,7 @@ def venue_settings(sim: Simulator, world: Scenario, venue: str) -> VenueSettings
         ws_url=sim.ws_url(venue),
         api_key=Secret(world.api_key),
         api_secret=Secret(world.api_secret),
+        api_password=Secret(world.api_password),  # OKX signs with a passphrase too
     )
 
 
@@ -89,24 +90,7 @@ async def market_rows(quick: bool = False) -> list[Row]:
     """
     rows = []
     for symbols in (4, 300):
-        world = scenario(symbols)
-        world = type(world)(**{**_fields(world), "walk": None})  # a still market: REST only
-        times = []
-        loaded = 0
-        async with Simulator(world) as sim:
-            for _ in range(3 if quick else 12):
-                venues = [Venue(venue_settings(sim, world, v)) for v in VENUES]
-                try:
-                    started = time.perf_counter()
-                    results = await asyncio.gather(*(v.load_markets() for v in venues))
-                    times.append((time.perf_counter() - started) * 1000)
-                finally:
-                    for venue in venues:
-                        await venue.close()
-                loaded = sum(len(r) for r in results)
-        if loaded != 2 * symbols:
-            raise AssertionError(f"bench: loaded {loaded} markets, expected {2 * symbols}")
-        stat = summarize(times, "ms")
+        stat, loaded = await load_times(VENUES, symbols, 3 if quick else 12)
         rows.append(
             Row(
                 operation=f"market loading: Venue.load_markets, 2 venues x {symbols} symbols (sim)",
@@ -121,6 +105,28 @@ async def market_rows(quick: bool = False) -> list[Row]:
             )
         )
     return rows
+
+
+async def load_times(venues: tuple[str, ...], symbols: int, samples: int) -> tuple[Stat, int]:
+    """Time `samples` concurrent load_markets of `venues` (fresh instances); markets loaded."""
+    world = scenario(symbols, venues=venues)
+    world = type(world)(**{**_fields(world), "walk": None})  # a still market: REST only
+    times = []
+    loaded = 0
+    async with Simulator(world) as sim:
+        for _ in range(samples):
+            opened = [Venue(venue_settings(sim, world, v)) for v in venues]
+            try:
+                started = time.perf_counter()
+                results = await asyncio.gather(*(v.load_markets() for v in opened))
+                times.append((time.perf_counter() - started) * 1000)
+            finally:
+                for venue in opened:
+                    await venue.close()
+            loaded = sum(len(r) for r in results)
+    if loaded != len(venues) * symbols:
+        raise AssertionError(f"bench: loaded {loaded} markets, expected {len(venues) * symbols}")
+    return summarize(times, "ms"), loaded
 
 
 def _fields(world: Scenario) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from bench import (
     pipeline,
     reference,
     replay,
+    scale,
     startup,
 )
 from bench.harness import Row, environment
@@ -43,6 +44,9 @@ BENCHMARKS: dict[str, Benchmark] = {
     "reference": reference.run,
     "execution": execution.run,
     "replay": replay.run,
+    "scale_markets": scale.market_rows,
+    "scale_startup": scale.startup_rows,
+    "scale_pipeline": scale.latency_rows,
 }
 
 

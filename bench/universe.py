@@ -1,9 +1,11 @@
 """A many-symbol simulator scenario built from the shipped default scenario's real market specs.
 
 The venues' recorded samples list only a handful of markets, so a 300-symbol world repeats
-the default scenario's four markets (precision, limits and fees from the real MEXC
-exchangeInfo and Gate currency_pairs listings) under numbered names: `BTC07/USDT` is
-BTC/USDT's listing and random walk, copy 7. Names are the only thing changed.
+the default scenario's four markets (precision, limits and fees from each venue's real
+listing: MEXC exchangeInfo, Gate currency_pairs, Binance exchangeInfo, OKX instruments,
+Bybit instruments-info) under numbered names: `BTC07/USDT` is BTC/USDT's listing and random
+walk, copy 7. Names are the only thing changed. Most benchmarks measure MEXC against Gate
+(`PAIR`); the scale rows pass every simulated venue.
 """
 
 from __future__ import annotations
@@ -15,34 +17,30 @@ from typing import Any
 
 from arb.domain.symbols import MarketInfo
 from arb.sim import Scenario, parse_scenario
-from arb.sim import binance as sim_binance
-from arb.sim import gate as sim_gate
-from arb.sim import mexc as sim_mexc
+from arb.sim.protocols import protocols
 
-NATIVE_ID = {
-    "mexc": sim_mexc.native_id,
-    "gateio": sim_gate.native_id,
-    "binance": sim_binance.native_id,
-}
+# The two-venue benchmarks (and their figures in the README) measure MEXC against Gate.
+PAIR = ("mexc", "gateio")
 
 
-def default_data() -> dict[str, Any]:
-    """The shipped default scenario as parsed TOML."""
+def default_data(venues: tuple[str, ...] = PAIR) -> dict[str, Any]:
+    """The shipped default scenario as parsed TOML, cut to `venues`."""
     text = resources.files("arb.sim").joinpath("scenarios/default.toml").read_text("utf-8")
     data = tomllib.loads(text)
-    # The benchmarks (and the figures in the README) are two venues: MEXC against Gate.
     for table in (data.get("venues", {}), data.get("balances", {}), *data["markets"]):
-        for venue in [v for v in table if v not in NATIVE_ID and v != "symbol"]:
+        for venue in [v for v in table if v not in venues and v != "symbol"]:
             del table[venue]
     return data
 
 
-def scenario_data(symbols: int, levels: int | None = None) -> dict[str, Any]:
-    """The default scenario with `symbols` markets (copies of its own), as parsed TOML.
+def scenario_data(
+    symbols: int, levels: int | None = None, venues: tuple[str, ...] = PAIR
+) -> dict[str, Any]:
+    """The default scenario with `symbols` markets (copies of its own) on `venues`, as TOML.
 
     `levels` overrides every walked book's depth per side; None keeps the default's.
     """
-    data = default_data()
+    data = default_data(venues)
     markets = data["markets"]
     walked = data["walk"]["symbols"]
     new_markets: list[dict[str, Any]] = []
@@ -64,18 +62,22 @@ def scenario_data(symbols: int, levels: int | None = None) -> dict[str, Any]:
     return data
 
 
-def scenario(symbols: int, levels: int | None = None) -> Scenario:
-    """The many-symbol scenario, parsed."""
-    return parse_scenario(scenario_data(symbols, levels), name=f"bench-{symbols}")
+def scenario(symbols: int, levels: int | None = None, venues: tuple[str, ...] = PAIR) -> Scenario:
+    """The many-symbol scenario on `venues`, parsed."""
+    return parse_scenario(scenario_data(symbols, levels, venues), name=f"bench-{symbols}")
 
 
 def market_infos(world: Scenario) -> list[MarketInfo]:
-    """The scenario's markets as arb's MarketInfo values (what Venue.load_markets yields)."""
+    """The scenario's markets as arb's MarketInfo values (what Venue.load_markets yields).
+
+    Native ids come from each venue's simulator protocol, which serves them.
+    """
+    native = {venue: protocol.native_id for venue, protocol in protocols().items()}
     return [
         MarketInfo(
             venue=spec.venue,
             symbol=spec.symbol,
-            native_id=NATIVE_ID[spec.venue](spec.symbol),
+            native_id=native[spec.venue](spec.symbol),
             base=spec.base,
             quote=spec.quote,
             amount_step=spec.amount_step,
@@ -86,5 +88,4 @@ def market_infos(world: Scenario) -> list[MarketInfo]:
             active=True,
         )
         for spec in world.markets
-        if spec.venue in NATIVE_ID  # the benchmarks measure the MEXC / Gate world
     ]

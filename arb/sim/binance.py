@@ -506,6 +506,7 @@ PROTOCOL = Protocol(
     build_app=build_app,
     push=push,
     topics=topics,
+    native_id=native_id,
     aliases=(),
     fault_kinds=frozenset(),
 )

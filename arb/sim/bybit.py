@@ -511,4 +511,5 @@ PROTOCOL = Protocol(
     build_app=build_app,
     push=push,
     topics=topics,
+    native_id=native_id,
 )

@@ -486,6 +486,7 @@ PROTOCOL = Protocol(
     build_app=build_app,
     push=push,
     topics=topics,
+    native_id=native_id,
     aliases=("gate",),
     fault_kinds=frozenset({"stray_snapshot"}),
 )

@@ -36,6 +36,7 @@ class Protocol:
     build_app: Callable[[VenueContext], web.Application]
     push: Callable[[VenueContext, BookDelta], None]
     topics: Callable[[str], set[str]]  # the WebSocket topics that carry a symbol's book
+    native_id: Callable[[str], str]  # the venue's market id of a unified symbol
     aliases: tuple[str, ...] = ()
     fault_kinds: frozenset[str] = frozenset()  # venue-only fault kinds it serves
 
