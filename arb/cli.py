@@ -19,6 +19,7 @@ from arb.config import (
     load_settings,
     parse_symbol_list,
     parse_venue_list,
+    parse_workers,
     secret_values,
 )
 from arb.errors import ArbError, ConfigError
@@ -82,6 +83,13 @@ def _load(
             logger.warning(warning)
     return settings
 
+
+_workers_option = click.option(
+    "--workers",
+    metavar="N",
+    help="Worker processes to split the symbols across, each watching every venue's books "
+    'for its share: a count, or "auto" for one per core (overrides market_data.workers).',
+)
 
 _scenario_option = click.option(
     "--scenario",
@@ -261,6 +269,7 @@ def sim(scenario: Path | None, host: str, port: int, request_log: Path | None) -
     help="Start the built-in exchange simulator and scan it instead of the live venues.",
 )
 @_scenario_option
+@_workers_option
 def scan(
     settings_file: Path | None,
     log_level: str | None,
@@ -270,6 +279,7 @@ def scan(
     duration: float | None,
     sandbox: bool,
     scenario: Path | None,
+    workers: str | None,
 ) -> int:
     """Watch live order books on every venue and report executable opportunities (dry mode).
 
@@ -277,10 +287,12 @@ def scan(
     real book depth up to trading.max_notional, rounded to both venues' steps and minimums;
     stale, gapped or crossed books are never used. On a terminal it shows a live table;
     with --json it prints one JSON object per opportunity event. Every opportunity is also
-    stored in the ledger. Stops on --duration or Ctrl-C and prints a summary.
+    stored in the ledger. Stops on --duration or Ctrl-C and prints a summary. With several
+    symbols and cores, worker processes share the symbols (--workers).
     """
     if scenario is not None and not sandbox:
         raise click.UsageError("--scenario needs --sandbox")
+    worker_setting = parse_workers(workers, "--workers") if workers is not None else None
     settings = _load(settings_file, log_level, exchanges, symbols)
     from arb.scan.command import ScanOptions  # noqa: PLC0415 - keep `arb --help` fast
     from arb.scan.command import scan as scan_command  # noqa: PLC0415
@@ -290,6 +302,7 @@ def scan(
         duration=duration,
         sandbox=sandbox,
         scenario=str(scenario) if scenario else None,
+        workers=worker_setting,
     )
     return run_long(scan_command(settings, options))
 
@@ -313,6 +326,7 @@ def scan(
     is_flag=True,
     help="Reset a tripped circuit breaker (recorded in the ledger) before starting.",
 )
+@_workers_option
 def run(
     settings_file: Path | None,
     log_level: str | None,
@@ -323,6 +337,7 @@ def run(
     scenario: Path | None,
     duration: float | None,
     reset_breaker: bool,
+    workers: str | None,
 ) -> int:
     """Detect opportunities and trade them: both legs at once, settled and recorded.
 
@@ -339,6 +354,9 @@ def run(
         raise click.UsageError("--scenario needs --sandbox")
     if paper and sandbox:
         raise click.UsageError("--paper and --sandbox cannot be combined")
+    worker_setting = parse_workers(workers, "--workers") if workers is not None else None
+    if paper and worker_setting is not None and worker_setting > 1:
+        raise ConfigError("--workers", "--paper fills walk this process's own books: use one")
     settings = _load(settings_file, log_level, exchanges, symbols)
     from arb.run import RunOptions  # noqa: PLC0415 - keep `arb --help` fast
     from arb.run import run as run_command  # noqa: PLC0415
@@ -349,6 +367,7 @@ def run(
         scenario=str(scenario) if scenario else None,
         duration=duration,
         reset_breaker=reset_breaker,
+        workers=worker_setting,
     )
     return run_long(run_command(settings, options))
 

@@ -125,6 +125,8 @@ class MarketDataSettings:
     # On a venue that pushes a book's changes on a fixed cadence, a book that took no
     # update for this long is resubscribed (resynced) and not used meanwhile.
     max_silence_ms: int = 30_000
+    # Worker processes `arb scan` / `arb run` split the symbols across; 0 means one per core.
+    workers: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,7 +386,7 @@ _TABLE_KEYS = {
         "kill_poll_ms",
     },
     "paper": {"balances", "latency_ms"},
-    "market_data": {"max_age_ms", "depth", "venue_retry_max_s", "max_silence_ms"},
+    "market_data": {"max_age_ms", "depth", "venue_retry_max_s", "max_silence_ms", "workers"},
     "ledger": {"path"},
     "log": {"level", "file"},
     "status": {"listen", "token"},
@@ -458,6 +460,7 @@ def _build(raw: dict[str, Any], selection: object, env_name: str) -> Settings:
             max_silence_ms=_int(
                 market, "market_data.max_silence_ms", defaults.market_data.max_silence_ms, 1
             ),
+            workers=_workers(market),
         ),
         ledger=LedgerSettings(
             path=_path(raw.get("ledger", {}), "ledger.path", Path("var/ledger.sqlite"))
@@ -704,6 +707,23 @@ def _int(section: dict[str, Any], key: str, default: int, low: int, high: int | 
     if value < low or (high is not None and value > high):
         bound = f"from {low} to {high}" if high is not None else f"at least {low}"
         raise ConfigError(key, f"must be {bound}, got {value}")
+    return value
+
+
+def _workers(section: dict[str, Any]) -> int:
+    return parse_workers(section.get("workers", "auto"), "market_data.workers")
+
+
+def parse_workers(value: object, key: str) -> int:
+    """Worker processes: "auto" (0: one per core) or a count from 1 to 64; else ConfigError."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return 0
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(key, f'must be "auto" or a whole number, got {value!r}')
+    if not 1 <= value <= 64:
+        raise ConfigError(key, f"must be from 1 to 64, got {value}")
     return value
 
 

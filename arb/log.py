@@ -57,6 +57,11 @@ def setup_logging(
 _setup: dict[str, Any] = {"json_file": None, "masks": (), "level": "INFO"}
 
 
+def logging_setup() -> tuple[str, Path | None, tuple[str, ...]]:
+    """The level, JSON file and masked secrets in use (a worker process sets up the same)."""
+    return _setup["level"], _setup["json_file"], _setup["masks"]
+
+
 def reconfigure_logging(level: str, more_secrets: Iterable[str] = ()) -> None:
     """A settings reload: a new level for every sink, and new secrets masked too."""
     masks = tuple(dict.fromkeys((*_setup["masks"], *(s for s in more_secrets if s))))

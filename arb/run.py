@@ -25,6 +25,7 @@ from arb.ops.service import operations
 from arb.ops.status import Sources
 from arb.scan.command import ScanOptions, open_pipeline, opportunity_row, run_until_stopped
 from arb.scan.detector import OpportunityEvent
+from arb.scan.engine import Pipeline
 from arb.venues.profiles import profile_for, trade_profiles
 
 
@@ -38,6 +39,7 @@ class RunOptions:
     duration: float | None = None
     reset_breaker: bool = False
     stream_options: tuple[tuple[str, float], ...] = ()
+    workers: int | None = None  # worker processes (0: one per core); None: market_data.workers
 
 
 def check_keys(settings: Settings) -> None:
@@ -96,9 +98,12 @@ async def run(settings: Settings, options: RunOptions) -> int:
     started_ms = time.time_ns() // 1_000_000
     source = "paper" if options.paper else "sandbox" if options.sandbox else "run"
     executor: Executor | None = None
+    venues: dict[str, TradingVenue] = {}  # the executor's own map: late venues join it
 
     def on_event(event: OpportunityEvent) -> None:
-        if executor is not None:
+        o = event.opportunity
+        # A worker shard may see a late venue's books before this process has its fees.
+        if executor is not None and o.buy_venue in venues and o.sell_venue in venues:
             executor.submit(
                 event.opportunity, seen_at=event.arrived_at, books_since=event.books_since
             )
@@ -116,6 +121,8 @@ async def run(settings: Settings, options: RunOptions) -> int:
                 scenario=options.scenario,
                 live_table=False,
                 stream_options=options.stream_options,
+                # --paper fills walk this process's own books: one process
+                workers=1 if options.paper else options.workers,
             )
             pipeline = await open_pipeline(stack, settings, scan_options, on_event, hot, console)
 
@@ -123,15 +130,17 @@ async def run(settings: Settings, options: RunOptions) -> int:
                 if not options.paper:
                     return dict(working)
                 now = time.monotonic
+                assert isinstance(pipeline, Pipeline)  # one process with --paper (above)
+                detector = pipeline.detector
                 return dict(
                     paper_venues(
                         {v: venue.market for v, venue in working.items()},
                         pipeline.settings.paper.balances,
-                        lambda v, s: pipeline.detector.usable_book(v, s, now()),
+                        lambda v, s: detector.usable_book(v, s, now()),
                     )
                 )
 
-            venues = tradable(pipeline.venues)  # the executor's own map: late venues join it
+            venues.update(tradable(pipeline.venues))
 
             async def on_join(venue_id: str, venue: TradingVenue, symbols: tuple[str, ...]) -> None:
                 # Its taker fees first (and any symbol new to the others'); only then does

@@ -26,7 +26,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from arb.execution.executor import Executor, IntentState, TradeOutcome
-from arb.scan.engine import Pipeline
+from arb.scan.view import ScanView
 
 # Seen to both legs acknowledged, seconds: two venue round trips, from a colocated 5 ms up.
 CYCLE_BOUNDS_S = (0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -70,7 +70,7 @@ class TradeMetrics:
 class PipelineCollector(Collector):
     """Reads the scan's counters, the venues' state and the breaker when scraped."""
 
-    def __init__(self, pipeline: Pipeline, executor: Executor | None) -> None:
+    def __init__(self, pipeline: ScanView, executor: Executor | None) -> None:
         self._pipeline = pipeline
         self._executor = executor
 
@@ -118,7 +118,7 @@ class PipelineCollector(Collector):
 class Metrics:
     """The process's registry: the pipeline collector plus the trade counters."""
 
-    def __init__(self, pipeline: Pipeline, executor: Executor | None) -> None:
+    def __init__(self, pipeline: ScanView, executor: Executor | None) -> None:
         disable_created_metrics()  # type: ignore[no-untyped-call]  # `*_created`: noise here
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(PipelineCollector(pipeline, executor))

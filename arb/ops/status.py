@@ -11,7 +11,7 @@ from typing import Any
 from arb.execution.executor import Executor
 from arb.execution.risk import utc_day_start_ms
 from arb.ledger import Ledger
-from arb.scan.engine import Pipeline
+from arb.scan.view import ScanView
 
 RECENT_TRADES = 20
 RECENT_OPPORTUNITIES = 20
@@ -21,7 +21,7 @@ RECENT_OPPORTUNITIES = 20
 class Sources:
     """The running parts the status server reads (never writes)."""
 
-    pipeline: Pipeline
+    pipeline: ScanView
     ledger: Ledger
     executor: Executor | None  # None for `arb scan`
     mode: str  # run, paper, sandbox, scan

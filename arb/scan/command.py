@@ -26,6 +26,8 @@ from arb.ops.status import Sources
 from arb.scan.detector import OpportunityEvent
 from arb.scan.engine import OnEvent, Pipeline, check_symbols, open_markets
 from arb.scan.output import FeedRow, LineWriter, event_json, live_view, summary_lines
+from arb.scan.shards import Shards, worker_count
+from arb.scan.view import ScanView
 from arb.venues.adapter import Venue
 from arb.venues.profiles import profile_for
 
@@ -46,6 +48,7 @@ class ScanOptions:
     # venue id -> a callback given each ccxt.pro instance the venue builds (`arb record`)
     on_exchange: Callable[[str], Callable[[Any], None]] | None = None
     on_stop: Callable[[], None] | None = None  # called when the scan stops, before cleanup
+    workers: int | None = None  # worker processes (0: one per core); None: market_data.workers
 
 
 def opportunity_row(event: OpportunityEvent, source: str) -> dict[str, object]:
@@ -146,11 +149,28 @@ async def open_pipeline(
     on_event: OnEvent,
     hot: HotLog,
     console: Console,
-) -> Pipeline:
-    """Start the sandbox if asked, open the venues and build the detection pipeline."""
+) -> Pipeline | Shards:
+    """Start the sandbox if asked, open the venues and build the detection pipeline.
+
+    With more than one worker (and more than one symbol) the books are watched by worker
+    processes (arb.scan.shards); `arb record` taps this process's own clients, so it keeps one.
+    """
     if options.sandbox:
         settings = await stack.enter_async_context(sandbox(settings, options.scenario))
     opened = await open_venues(stack, settings, console, options.on_exchange)
+    setting = settings.market_data.workers if options.workers is None else options.workers
+    workers = worker_count(setting, len(opened.selection.symbols))
+    if workers > 1 and options.on_exchange is None:
+        return Shards(
+            settings,
+            opened.working,
+            opened.table,
+            opened.selection.symbols,
+            on_event,
+            workers=workers,
+            pending=opened.pending,
+            stream_options=dict(options.stream_options),
+        )
     return Pipeline(
         settings,
         opened.working,
@@ -171,7 +191,7 @@ async def scan(settings: Settings, options: ScanOptions) -> int:
     writer = LineWriter() if options.as_json else None
     source = "sandbox" if options.sandbox else "scan"
     started = time.monotonic()
-    pipeline: Pipeline | None = None
+    pipeline: Pipeline | Shards | None = None
 
     def on_event(event: OpportunityEvent) -> None:
         # The line first, from the socket callback; the ledger row after this frame.
@@ -196,14 +216,27 @@ async def scan(settings: Settings, options: ScanOptions) -> int:
     if pipeline is not None:
         resyncs = {v: f.resyncs for v, f in pipeline.feeds.items()}
         out = sys.stderr if options.as_json else sys.stdout
-        down = {v: venue.rest_url for v, venue in pipeline.pending.items()}
+        down = pipeline.unreachable()
         seconds = time.monotonic() - started
         for line in summary_lines(pipeline.detector.stats, resyncs, seconds, down):
             print(line, file=out)
+        if isinstance(pipeline, Shards):
+            print(workers_line(pipeline), file=out)
     return 0
 
 
-async def run_until_stopped(pipeline: Pipeline, stop: asyncio.Event, options: ScanOptions) -> None:
+def workers_line(shards: Shards) -> str:
+    """The summary's line about worker processes."""
+    shares = ", ".join(str(len(w.symbols)) for w in shards.workers)
+    return (
+        f"workers: {len(shards.workers)} (symbols each: {shares}); "
+        f"restarted {shards.restarts} time{'' if shards.restarts == 1 else 's'}"
+    )
+
+
+async def run_until_stopped(
+    pipeline: Pipeline | Shards, stop: asyncio.Event, options: ScanOptions
+) -> None:
     show_table = options.live_table
     if show_table is None:
         show_table = not options.as_json and sys.stdout.isatty()
@@ -226,7 +259,7 @@ async def run_until_stopped(pipeline: Pipeline, stop: asyncio.Event, options: Sc
         await asyncio.gather(streams, stopper, *([view] if view else []), return_exceptions=True)
 
 
-def _feed_rows(pipeline: Pipeline, elapsed: Callable[[], float]) -> list[FeedRow]:
+def _feed_rows(pipeline: ScanView, elapsed: Callable[[], float]) -> list[FeedRow]:
     seconds = max(elapsed(), 1e-9)
     return [
         FeedRow(
@@ -242,7 +275,7 @@ def _feed_rows(pipeline: Pipeline, elapsed: Callable[[], float]) -> list[FeedRow
     ]
 
 
-async def _live(pipeline: Pipeline) -> None:
+async def _live(pipeline: ScanView) -> None:
     started = time.monotonic()
     with Live(auto_refresh=True, refresh_per_second=4, transient=False) as live:
         while True:

@@ -162,27 +162,8 @@ class Pipeline:
     async def _join(self, venue_id: str) -> None:
         """Retry a venue that was down at start-up until it answers; then let it join."""
         venue = self.pending[venue_id]
-        cap = float(self.settings.market_data.venue_retry_max_s)
-        attempt = 0
-        while True:
-            delay = join_delay(attempt, cap)
-            attempt += 1
-            await asyncio.sleep(delay)
-            try:
-                infos = await venue.load_markets()
-            except ArbError as exc:
-                logger.bind(venue=venue_id).warning(
-                    "still cannot load markets from {}: {}; next try within {:.0f} s",
-                    venue.rest_url,
-                    exc.message,
-                    min(cap, 2.0**attempt),
-                )
-                continue
-            except Exception:  # noqa: BLE001 - the one catch-all of this long-running loop
-                logger.bind(venue=venue_id).exception("loading markets crashed; retrying")
-                continue
-            await self._admit(venue_id, venue, infos)
-            return
+        infos = await markets_when_up(venue_id, venue, self.settings.market_data.venue_retry_max_s)
+        await self._admit(venue_id, venue, infos)
 
     async def _admit(self, venue_id: str, venue: Venue, infos: Sequence[MarketInfo]) -> None:
         """A late venue answered: re-pick the symbols, let it trade, then stream its books."""
@@ -298,10 +279,38 @@ class Pipeline:
 
     def book_age_ms(self, venue: str) -> float | None:
         """Age of the oldest current book of `venue`, ms."""
-        books = self.feeds[venue].books
-        if not books:
-            return None
-        return (self._mono() - min(books.values())) * 1000
+        return oldest_age_ms(self.feeds[venue], self._mono())
+
+    def unreachable(self) -> dict[str, str]:
+        """Venues that have not answered since start-up, with their REST URL."""
+        return {v: venue.rest_url for v, venue in self.pending.items()}
+
+
+def oldest_age_ms(feed: FeedState, now: float) -> float | None:
+    """Age of the feed's oldest current book at monotonic time `now`, ms."""
+    if not feed.books:
+        return None
+    return (now - min(feed.books.values())) * 1000
+
+
+async def markets_when_up(venue_id: str, venue: Venue, cap_s: float) -> tuple[MarketInfo, ...]:
+    """Load a venue's markets, retrying (jittered waits doubling up to `cap_s`) until it answers."""
+    attempt = 0
+    while True:
+        delay = join_delay(attempt, float(cap_s))
+        attempt += 1
+        await asyncio.sleep(delay)
+        try:
+            return await venue.load_markets()
+        except ArbError as exc:
+            logger.bind(venue=venue_id).warning(
+                "still cannot load markets from {}: {}; next try within {:.0f} s",
+                venue.rest_url,
+                exc.message,
+                min(cap_s, 2.0**attempt),
+            )
+        except Exception:  # noqa: BLE001 - the one catch-all of this long-running loop
+            logger.bind(venue=venue_id).exception("loading markets crashed; retrying")
 
 
 async def open_markets(
