@@ -24,6 +24,7 @@ from bench import (
     reference,
     replay,
     scale,
+    shards,
     startup,
 )
 from bench.harness import Row, environment
@@ -47,6 +48,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "scale_markets": scale.market_rows,
     "scale_startup": scale.startup_rows,
     "scale_pipeline": scale.latency_rows,
+    "shards": shards.run,
 }
 
 

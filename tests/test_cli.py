@@ -54,6 +54,10 @@ def test_subcommand_help_explains_the_options(
         (["scan", "--no-such-flag"], "--no-such-flag"),
         (["frobnicate"], "frobnicate"),
         (["scan", "--settings", "missing.toml"], "--settings"),
+        (["scan", "--workers", "0"], "--workers"),
+        (["scan", "--workers", "many"], "--workers"),
+        (["run", "--workers", "65"], "--workers"),
+        (["run", "--paper", "--workers", "2"], "--workers"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(

@@ -33,6 +33,7 @@ def test_shipped_settings_file_matches_built_in_defaults(tmp_path: Path) -> None
     assert from_file.market_data == built_in.market_data
     assert from_file.market_data.max_age_ms == 5000
     assert from_file.market_data.max_silence_ms == 30_000
+    assert from_file.market_data.workers == 0  # "auto": one per core
     assert from_file.ledger == built_in.ledger
     assert from_file.venues == built_in.venues
 
@@ -160,6 +161,8 @@ def test_named_environments(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         ),
         ("[default.market_data]\nmax_age_ms = 1.5\n", "market_data.max_age_ms", "whole number"),
         ("[default.market_data]\ndepth = 1000\n", "market_data.depth", "from 1 to 400"),
+        ("[default.market_data]\nworkers = 0\n", "market_data.workers", "from 1 to 64"),
+        ("[default.market_data]\nworkers = 'most'\n", "market_data.workers", '"auto"'),
         ("[default]\nsymbols = ['BTCUSDT']\n", "symbols", "BASE/QUOTE"),
         ("[default]\nsymbols = []\n", "symbols", "empty"),
         ("[default]\nsymbols = ['BTC/USDT', 'btc/usdt']\n", "symbols", "twice"),

@@ -58,6 +58,10 @@ def split_symbols(symbols: Sequence[str], workers: int) -> tuple[tuple[str, ...]
     return tuple(tuple(symbols[i::workers]) for i in range(workers))
 
 
+def _names(symbols: Sequence[str]) -> str:
+    return ", ".join(symbols[:5]) + (f" ... ({len(symbols)})" if len(symbols) > 5 else "")
+
+
 @dataclass(slots=True)
 class _Worker:
     index: int
@@ -259,7 +263,7 @@ class Shards:
                 "worker {} ({}) exited with code {}; starting it again in {:.0f} s "
                 "(its books are resynced)",
                 worker.index,
-                ", ".join(worker.symbols[:5]) + (" ..." if len(worker.symbols) > 5 else ""),
+                _names(worker.symbols),
                 code,
                 delay,
             )
@@ -283,7 +287,9 @@ class Shards:
         process.stdin.write(frame(self._spec(worker)))
         if self._detection.limits != self._initial_limits():
             process.stdin.write(frame(self._detection.limits))
-        logger.debug("worker {} started: pid {}", worker.index, process.pid)
+        logger.info(
+            "worker {} started (pid {}): {}", worker.index, process.pid, _names(worker.symbols)
+        )
         reading = asyncio.create_task(self._read(worker, process.stdout))
         try:
             await asyncio.shield(reading)
