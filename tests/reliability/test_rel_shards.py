@@ -309,3 +309,24 @@ async def test_run_with_two_workers_trades_every_shards_opportunity_in_one_execu
         ("XRP/USDT", "settled"),
     ]
     assert orders == {"BTC/USDT", "ETH/USDT", "LTC/USDT", "XRP/USDT"}
+
+
+async def test_a_settings_reload_reaches_every_worker(tmp_path: Path) -> None:
+    # Started with a profit floor no cross here meets; lowered while running: the crosses
+    # planted after the reload are found by both workers (LTC by worker 0, XRP by worker 1).
+    scenario = _scenario(tmp_path, 9_000, 9_500)
+    settings = tmp_path / "settings.toml"
+    settings.write_text("[default.trading]\nmin_profit = 100\n")
+    args = ("scan", "--sandbox", "--json", "--scenario", str(scenario), "--workers", "2")
+    arb = await start_arb(
+        tmp_path, _env(tmp_path, "reload"), *args, "--settings", str(settings), "--duration", "13"
+    )
+    await _until(lambda: len(_worker_pids(arb)) == 2, within=20)
+    await asyncio.sleep(1.0)
+    assert arb.output()[0] == ""  # nothing meets 100 USDT
+    settings.write_text("[default.trading]\nmin_profit = 0.5\n")
+    await _until(lambda: "trading.min_profit" in arb.output()[1], within=10)
+    assert await arb.wait(within=40) == 0
+    out, err = arb.output()
+    symbols = {json.loads(line)["symbol"] for line in out.splitlines()}
+    assert {"LTC/USDT", "XRP/USDT"} <= symbols, err[-3000:]
