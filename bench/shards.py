@@ -6,8 +6,11 @@ steps. `arb scan --json --workers K` runs as a user runs it (its own process and
 workers), pointed at the simulator by the URL settings, with the status server on. Each
 step holds HOLD_S seconds; over its last MEASURE_S seconds the book updates the scan
 decided (`arb_book_updates` on /metrics, summed over venues) are set against the pushes the
-simulator sent meanwhile (its send records). A step is sustained when the scan decided at
-least 95% of them. The same ladder runs with 1 worker, then with N (the machine's cores).
+simulator sent meanwhile (its send records). A step is sustained when the simulator sent at
+least 95% of the offered rate and the scan decided at least 95% of what it sent. The same
+ladder runs with 1 worker, then with N (the machine's cores). Each step also notes the CPU
+time the scan's processes (parent and workers, from /proc) spent per decided update: what
+sharding costs, and how many updates a second each core can take.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from bench.harness import ROOT, Row, Stat
 
 SYMBOLS = 50
 VENUES = ("mexc", "gateio")
-RATES = (5_000, 10_000, 15_000, 20_000, 25_000, 30_000, 40_000)
+RATES = (10_000, 20_000, 30_000, 40_000, 50_000, 60_000)
 HOLD_S = 5.0
 MEASURE_S = 3.0
 KEPT = 0.95
@@ -42,6 +45,7 @@ def run(quick: bool = False) -> list[Row]:
     results = {k: ladder(k, symbols, rates, 1.5 if quick else HOLD_S) for k in (1, many)}
     best = {k: _best(steps) for k, steps in results.items()}
     one, more = best[1], best[many]
+    cost = {k: _cost(steps) for k, steps in results.items()}
     return [
         Row(
             operation=f"scan with worker shards: highest sustained rate, {symbols} symbols x "
@@ -53,10 +57,18 @@ def run(quick: bool = False) -> list[Row]:
             target="(report)",
             passed=None,
             notes=f"`arb scan --workers K` against the simulator in its own process on a "
-            f"{cores}-core machine; sustained: >= {KEPT:.0%} of the pushes sent were decided",
+            f"{cores}-core machine; sustained: >= {KEPT:.0%} of the pushes sent were decided; "
+            f"CPU per decided update (every scan process): {cost[1]} us with 1 worker, "
+            f"{cost[many]} us with {many}",
             details={"cores": cores, "steps": {str(k): v for k, v in results.items()}},
         )
     ]
+
+
+def _cost(steps: list[dict[str, Any]]) -> float | None:
+    """CPU microseconds per update at the highest sustained step."""
+    kept = [s for s in steps if s["sustained"] and s["cpu_us_per_update"] is not None]
+    return max(kept, key=lambda s: s["offered_per_s"])["cpu_us_per_update"] if kept else None
 
 
 def _best(steps: list[dict[str, Any]]) -> float | None:
@@ -86,7 +98,7 @@ def ladder(workers: int, symbols: int, rates: tuple[int, ...], hold: float) -> l
         assert sim.stdin is not None
         assert sim.stdout is not None
         scan: subprocess.Popen[str] | None = None
-        windows: list[tuple[int, float, float, int]] = []
+        windows: list[tuple[int, float, float, int, float]] = []
         try:
             announce = json.loads(sim.stdout.readline())
             port = _free_port()
@@ -105,10 +117,10 @@ def ladder(workers: int, symbols: int, rates: tuple[int, ...], hold: float) -> l
                 sim.stdin.flush()
                 measure = min(MEASURE_S, hold * 0.6)
                 time.sleep(hold - measure)
-                first, began = _updates(metrics), time.monotonic()
+                first, began, cpu = _updates(metrics), time.monotonic(), _cpu_s(scan.pid)
                 time.sleep(measure)
                 last, ended = _updates(metrics), time.monotonic()
-                windows.append((rate, began, ended, last - first))
+                windows.append((rate, began, ended, last - first, _cpu_s(scan.pid) - cpu))
             sim.stdin.write("stop\n")
             sim.stdin.flush()
             if sim.stdout.readline().strip() != "done":
@@ -121,7 +133,7 @@ def ladder(workers: int, symbols: int, rates: tuple[int, ...], hold: float) -> l
             sim.stdin.close()
             sim.wait(30)
     steps = []
-    for rate, began, ended, decided in windows:
+    for rate, began, ended, decided, cpu in windows:
         sent = sum(1 for at in sends if began <= at <= ended)
         seconds = ended - began
         steps.append(
@@ -130,6 +142,8 @@ def ladder(workers: int, symbols: int, rates: tuple[int, ...], hold: float) -> l
                 "sent_per_s": round(sent / seconds),
                 "decided_per_s": round(decided / seconds),
                 "sustained": sent >= KEPT * rate * seconds and decided >= KEPT * sent,
+                "cpu_us_per_update": round(cpu / decided * 1e6, 2) if decided else None,
+                "cpu_cores_busy": round(cpu / seconds, 2),
             }
         )
     return steps
@@ -150,6 +164,23 @@ def _env(announce: dict[str, Any], port: int, folder: str) -> dict[str, str]:
         "ARB_LOG__LEVEL": "WARNING",
     }
     return env
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of `pid` and its child processes (the workers) so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(entry.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
 
 
 def _free_port() -> int:
