@@ -57,14 +57,38 @@ class Child:
     rss_kb: list[tuple[float, int]] = field(default_factory=list)
 
     def sample(self, at: float) -> None:
-        """Record the child's resident set size now (Linux /proc)."""
-        try:
-            status = Path(f"/proc/{self.proc.pid}/status").read_text()
-        except OSError:
+        """Record the resident set size now of the child and its worker processes (Linux /proc)."""
+        own = _rss_kb(self.proc.pid)
+        if own is None:
             return  # exited, or not Linux
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                self.rss_kb.append((at, int(line.split()[1])))
+        workers = (_rss_kb(pid) for pid in _children(self.proc.pid))
+        self.rss_kb.append((at, own + sum(kb for kb in workers if kb is not None)))
+
+
+def _rss_kb(pid: int) -> int | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return None
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (arb's worker shards)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return found
 
 
 def child_env(
