@@ -219,8 +219,9 @@ class Venue:
         *args: Any,
         symbol: str | None = None,
         client_order_id: str | None = None,
+        limit: int | None = None,
     ) -> T:
-        await self._limiter.acquire(call, symbol)
+        await self._limiter.acquire(call, symbol, limit=limit)
         try:
             with self._readable(client_order_id):
                 return await self._not_found_as_such(method, *args)
@@ -259,7 +260,12 @@ class Venue:
             raise
 
     async def _read(
-        self, call: Call, method: Callable[..., Awaitable[T]], *args: Any, symbol: str | None = None
+        self,
+        call: Call,
+        method: Callable[..., Awaitable[T]],
+        *args: Any,
+        symbol: str | None = None,
+        limit: int | None = None,
     ) -> T:
         """An idempotent read: retried with exponential backoff and jitter when unavailable."""
         retrying = AsyncRetrying(
@@ -271,7 +277,7 @@ class Venue:
         )
         async for attempt in retrying:
             with attempt:
-                return await self._call(call, method, *args, symbol=symbol)
+                return await self._call(call, method, *args, symbol=symbol, limit=limit)
         raise AssertionError("tenacity stopped without a result")  # pragma: no cover
 
     # -- markets -------------------------------------------------------------------------
@@ -347,7 +353,12 @@ class Venue:
         """A REST snapshot of the top `depth` levels of each side."""
         self.market(symbol)
         raw = await self._read(
-            Call.FETCH_ORDER_BOOK, self._exchange.fetch_order_book, symbol, depth, symbol=symbol
+            Call.FETCH_ORDER_BOOK,
+            self._exchange.fetch_order_book,
+            symbol,
+            depth,
+            symbol=symbol,
+            limit=depth,  # the levels asked for: some venues weigh a snapshot by them
         )
         received_at = self._clock()
         with self._readable():
@@ -499,8 +510,9 @@ class Venue:
         exchange = self._stream_exchange(symbol)
 
         async def snapshot(name: str, limit: int | None) -> Any:
-            # The stream's REST resyncs spend the same depth budget as our own reads.
-            await self._limiter.acquire(Call.FETCH_ORDER_BOOK, name)
+            # The stream's REST resyncs spend the same depth budget as our own reads, at the
+            # weight of the levels they ask for (None: the venue's default depth).
+            await self._limiter.acquire(Call.FETCH_ORDER_BOOK, name, limit=limit)
             return await exchange.fetch_order_book(name, limit)
 
         stream: AsyncIterator[Any] = books.watch_books(

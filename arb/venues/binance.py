@@ -153,20 +153,26 @@ def _book_hash(symbol: str) -> str:
 
 
 def _rest_limit(depth: int) -> int | None:
-    # Weight by limit: 1-100 -> 5, 101-500 -> 25; arb's depth is at most 400.
+    # None: Binance's default 100 levels (weight 5); arb's depth is at most 400.
     return None if depth <= _SNAPSHOT_LEVELS else 500
 
 
 # Binance spot REST limits (https://developers.binance.com/docs/binance-spot-api-docs/rest-api/limits
 # and each endpoint's page under rest-api/): every /api/* request spends its weight from one
 # REQUEST_WEIGHT budget of 6000 per minute per IP; placed orders also count against the
-# account's ORDERS limit of 100 per 10 s. Weights: exchangeInfo 20, depth 5 (limit <= 100) or
-# 25 (<= 500: charged always, so no depth arb allows is under-counted), account 20, query
-# order 4, new order 1, cancel order 1. /sapi/* endpoints are counted per endpoint apart
-# (12000 per minute per IP, https://developers.binance.com/docs/wallet/asset/trade-fee:
-# tradeFee weight 1). Bursts are a tenth of the window.
+# account's ORDERS limit of 100 per 10 s. Weights: exchangeInfo 20, depth by its limit
+# (below), account 20, query order 4, new order 1, cancel order 1. /sapi/* endpoints are
+# counted per endpoint apart (12000 per minute per IP,
+# https://developers.binance.com/docs/wallet/asset/trade-fee: tradeFee weight 1). Bursts are
+# a tenth of the window.
 # The request weight is one budget for reads and orders alike; it is split here so that a
 # burst of reads never delays an order: reads get 5400 a minute, order calls the other 600.
+# GET /api/v3/depth (rest-api/market-data-endpoints#order-book; the WebSocket API's `depth`
+# request, websocket-api/market-data-requests#order-book, lists the same table): "Weight:
+# Adjusted based on the limit", 1-100 -> 5, 101-500 -> 25, 501-1000 -> 50, 1001-5000 -> 250;
+# limit "Default: 100; Maximum: 5000". Without a limit (what the book stream sends for
+# depths up to 100, see _rest_limit) a snapshot weighs 5.
+_DEPTH_WEIGHTS = ((100, 5.0), (500, 25.0), (1000, 50.0), (5000, 250.0))
 _BINANCE_BUDGETS = {
     "REQUEST_WEIGHT": window(5400, 60, burst=540),
     "REQUEST_WEIGHT (orders)": window(600, 60, burst=60),
@@ -175,7 +181,7 @@ _BINANCE_BUDGETS = {
 }
 _BINANCE_COSTS = {
     Call.LOAD_MARKETS: (Charge("REQUEST_WEIGHT", 20),),  # spot only: exchangeInfo alone
-    Call.FETCH_ORDER_BOOK: (Charge("REQUEST_WEIGHT", 25),),
+    Call.FETCH_ORDER_BOOK: (Charge("REQUEST_WEIGHT", 5, by_limit=_DEPTH_WEIGHTS),),
     Call.FETCH_BALANCE: (Charge("REQUEST_WEIGHT", 20),),
     Call.FETCH_TRADING_FEE: (Charge("GET /sapi/v1/asset/tradeFee", 1),),
     Call.FETCH_ORDER: (Charge("REQUEST_WEIGHT", 4),),

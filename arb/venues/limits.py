@@ -1,10 +1,11 @@
 """Our own rate limiter: the venues' documented per-endpoint budgets, charged by weight.
 
 Each venue profile names its buckets (one per endpoint the venue counts on its own) and
-what each adapter call spends of them (`Charge`: bucket, weight, per market or not). A
-heavy call (MEXC's tradeFee weighs 20, depth 1) waits in proportion to its weight, and
-endpoints with their own limits never queue behind each other: an order never waits
-behind a burst of book snapshots.
+what each adapter call spends of them (`Charge`: bucket, weight, per market or not, and
+the weight by the levels a snapshot asks for where the venue weighs it so). A heavy call
+(MEXC's tradeFee weighs 20, depth 1) waits in proportion to its weight, and endpoints with
+their own limits never queue behind each other: an order never waits behind a burst of
+book snapshots.
 """
 
 from __future__ import annotations
@@ -52,8 +53,22 @@ class Charge:
     """What one call spends of one bucket."""
 
     bucket: str  # the venue's endpoint (or endpoint group) with its own limit
-    weight: float = 1.0
+    weight: float = 1.0  # without a limit in the request: what the venue's default costs
     per_market: bool = False  # counted per symbol (Gate: order placement per UID and market)
+    # The weight by the request's `limit` (levels asked for), as (up to this limit, weight)
+    # steps in ascending order; a limit past the last step is charged the last weight.
+    by_limit: tuple[tuple[int, float], ...] = ()
+
+    def __post_init__(self) -> None:
+        tops = [top for top, _ in self.by_limit]
+        if tops != sorted(set(tops)):
+            raise ValueError(f"by_limit steps must ascend: {self.by_limit}")
+
+    def weight_for(self, limit: int | None) -> float:
+        """The weight of one request asking for `limit` levels (None: the venue's default)."""
+        if limit is None or not self.by_limit:
+            return self.weight
+        return next((w for top, w in self.by_limit if limit <= top), self.by_limit[-1][1])
 
 
 class TokenBucket:
@@ -116,8 +131,11 @@ class RateLimiter:
         self._sleep = sleep
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
 
-    def reserve(self, call: Call, symbol: str | None = None) -> float:
-        """Charge `call` now; the seconds to wait until every bucket it spends allows it."""
+    def reserve(self, call: Call, symbol: str | None = None, *, limit: int | None = None) -> float:
+        """Charge `call` now; the seconds to wait until every bucket it spends allows it.
+
+        `limit` is the number of levels the request asks for, where the weight depends on it.
+        """
         wait = 0.0
         for charge in self._costs[call]:
             if charge.per_market and symbol is None:
@@ -128,11 +146,13 @@ class RateLimiter:
                 budget = self._budgets[charge.bucket]
                 bucket = TokenBucket(budget, clock=self._clock, sleep=self._sleep)
                 self._buckets[key] = bucket
-            wait = max(wait, bucket.reserve(charge.weight))
+            wait = max(wait, bucket.reserve(charge.weight_for(limit)))
         return wait
 
-    async def acquire(self, call: Call, symbol: str | None = None) -> None:
-        """Wait for `call`'s slot (its symbol for budgets counted per market)."""
-        wait = self.reserve(call, symbol)
+    async def acquire(
+        self, call: Call, symbol: str | None = None, *, limit: int | None = None
+    ) -> None:
+        """Wait for `call`'s slot (its symbol for budgets counted per market, its limit)."""
+        wait = self.reserve(call, symbol, limit=limit)
         if wait > 0:
             await self._sleep(wait)

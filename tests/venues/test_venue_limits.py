@@ -74,6 +74,55 @@ def test_mexc_trade_fee_weighs_twenty_depth_snapshots() -> None:
     assert depth[50] == pytest.approx(1 / rate)
 
 
+@pytest.mark.parametrize(
+    ("limit", "fit"),
+    # Binance's depth weight by limit: 1-100 -> 5, 101-500 -> 25, 501-1000 -> 50,
+    # 1001-5000 -> 250; no limit is its default 100 levels. The reads' burst is 540.
+    [(None, 108), (20, 108), (100, 108), (101, 21), (500, 21), (1000, 10), (5000, 2)],
+)
+def test_binance_depth_snapshots_weigh_by_the_levels_asked_for(limit: int | None, fit: int) -> None:
+    t = FakeTime()
+    limiter = limiter_for("binance", t)
+    waits = [
+        limiter.reserve(Call.FETCH_ORDER_BOOK, "BTC/USDT", limit=limit) for _ in range(fit + 1)
+    ]
+    assert waits[:fit] == [0.0] * fit
+    assert waits[fit] > 0.0
+
+
+def test_300_binance_books_start_at_the_weight_of_100_levels() -> None:
+    # The book stream asks for no limit at arb's depths up to 100 (Binance's default 100
+    # levels, weight 5): 300 snapshots spend 1,500 of the reads' 5,400 a minute, not 7,500.
+    t = FakeTime()
+    limiter = limiter_for("binance", t)
+    reads = profile_for("binance").budgets["REQUEST_WEIGHT"]
+    waits = [limiter.reserve(Call.FETCH_ORDER_BOOK, f"S{i}/USDT", limit=None) for i in range(300)]
+    assert waits[-1] == pytest.approx((300 * 5 - reads.burst) / reads.per_second)
+    assert waits[-1] < 12.0
+
+
+@pytest.mark.parametrize("venue", ["okx", "bybit", "gateio", "mexc"])
+def test_other_venues_count_a_snapshot_the_same_at_any_depth(venue: str) -> None:
+    # OKX (40 requests / 2 s), Bybit (600 / 5 s per IP), Gate (200 / 10 s) count requests,
+    # and MEXC documents depth at weight 1 for any limit up to 5000.
+    waits = {}
+    for limit in (None, 5, 400):
+        t = FakeTime()
+        limiter = limiter_for(venue, t)
+        waits[limit] = [
+            limiter.reserve(Call.FETCH_ORDER_BOOK, "BTC/USDT", limit=limit) for _ in range(80)
+        ]
+    assert waits[None] == waits[5] == waits[400]
+    assert waits[None][-1] > 0.0  # the budget binds: the depth did not change what it spends
+
+
+def test_weights_by_limit_are_steps_in_ascending_order() -> None:
+    charge = Charge("depth", 5, by_limit=((100, 5.0), (500, 25.0)))
+    assert [charge.weight_for(n) for n in (None, 1, 100, 101, 500, 9999)] == [5, 5, 5, 25, 25, 25]
+    with pytest.raises(ValueError, match="ascend"):
+        Charge("depth", 5, by_limit=((500, 25.0), (100, 5.0)))
+
+
 def test_a_window_budget_never_spends_more_than_the_venue_counts() -> None:
     # A thousand calls at once on MEXC's depth endpoint: no 10 s window (sliding, so
     # fixed windows too) holds more than the documented 500 weight.

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
 
@@ -16,13 +17,16 @@ from arb.sim.scenario import load_scenario
 from arb.sim.server import Simulator
 from arb.venues import OrderStatus, Venue
 from arb.venues.adapter import Fee
+from arb.venues.binance import PROFILE as BINANCE
 
 D = Decimal
 VENUES = ("mexc", "gateio")
 
 
 @asynccontextmanager
-async def simulated(venue_id: str, *, walk: bool = False) -> AsyncIterator[tuple[Simulator, Venue]]:
+async def simulated(
+    venue_id: str, *, walk: bool = False, clock: Callable[[], float] | None = None
+) -> AsyncIterator[tuple[Simulator, Venue]]:
     scenario = load_scenario()
     if not walk:
         scenario = dataclasses.replace(scenario, walk=None)  # books move only when told
@@ -34,7 +38,7 @@ async def simulated(venue_id: str, *, walk: bool = False) -> AsyncIterator[tuple
             api_key=Secret(scenario.api_key),
             api_secret=Secret(scenario.api_secret),
         )
-        async with Venue(settings) as venue:
+        async with Venue(settings, **({} if clock is None else {"clock": clock})) as venue:
             await venue.load_markets()
             yield sim, venue
 
@@ -129,3 +133,32 @@ async def test_a_market_buy_spends_amount_times_reference_price(venue_id: str) -
     assert order is not None
     assert order.filled == D("0.01")
     assert order.cost == D("600.1")
+
+
+async def test_binance_charges_a_snapshot_the_weight_of_the_levels_it_asks_for() -> None:
+    # Binance weighs a depth request of up to 100 levels 5 (25 from 101). The clock stands
+    # still, so the read budget never refills: after load_markets (weight 20), its burst
+    # of 540 holds 104 snapshots of 20 levels at weight 5. Charged 25 each, the 21st on
+    # would wait for tokens that never come back (minutes in all) and the timeout fires.
+    reads = BINANCE.budgets["REQUEST_WEIGHT"].burst
+    async with simulated("binance", clock=lambda: 0.0) as (sim, venue):
+        thin_ask(sim, "binance")
+        async with asyncio.timeout(30):
+            books = [await venue.fetch_order_book("BTC/USDT", 20) for _ in range((reads - 20) // 5)]
+    assert len(books) == 104
+    assert {(book.bids, book.asks) for book in books} == {
+        (((60000.0, 1.0),), ((60010.0, 0.01), (61000.0, 1.0)))
+    }
+
+
+async def test_binance_waits_for_a_deep_snapshot_s_weight() -> None:
+    # Twenty 200-level snapshots (weight 25 each) and load_markets (20) spend the read burst
+    # of 540 but for 20, and the standing clock refills nothing: a 5000-level snapshot
+    # (weight 250) waits about 2.8 s for its tokens, where a 100-level one would not.
+    async with simulated("binance", clock=lambda: 0.0) as (sim, venue):
+        thin_ask(sim, "binance")
+        for _ in range(20):
+            await venue.fetch_order_book("BTC/USDT", 200)
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(1.0):
+                await venue.fetch_order_book("BTC/USDT", 5000)
