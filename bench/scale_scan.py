@@ -28,7 +28,7 @@ from typing import Any  # noqa: E402
 
 from loguru import logger  # noqa: E402
 
-import arb.cli  # noqa: E402, F401 - what `arb scan` imports, paid inside the start-up time
+import arb.cli  # noqa: E402 - what `arb scan` imports, paid inside the start-up time
 from arb.config import Secret, Settings, VenueSettings  # noqa: E402
 from arb.log import HotLog  # noqa: E402
 from arb.scan.engine import Pipeline, open_markets  # noqa: E402
@@ -154,7 +154,8 @@ def main(argv: list[str]) -> int:
     logger.remove()
     logger.add(sys.stderr, level="WARNING")  # as `make bench`: warnings and errors only
     announce = json.loads(Path(argv[0]).read_text())
-    report = asyncio.run(scan(announce, float(argv[1]), len(argv) > 2))
+    # As `arb scan` runs: uvloop, the imports' heap out of the collector (arb.cli.run_long).
+    report = arb.cli.run_long(scan(announce, float(argv[1]), len(argv) > 2))
     report["started"] = STARTED
     decided = report.pop("decided")
     if len(argv) > 2:
