@@ -177,6 +177,11 @@ class Shards:
         self._stream_options = tuple((stream_options or {}).items())
         self._mono = mono
         self._order = (*venues, *self.pending)
+        # This process and every worker open each venue from the same IP: N + 1 shares of
+        # its snapshot and market budgets (venues' per-IP limits hold for all together).
+        self._share = 1 / (workers + 1)
+        for venue in (*self.venues.values(), *self.pending.values()):
+            venue.share_book_budgets(self._share)
         shares = split_symbols(symbols, workers)
         self.workers = [_Worker(i, share) for i, share in enumerate(shares)]
         t = settings.trading
@@ -342,6 +347,7 @@ class Shards:
             log_level=log_level,
             log_file=log_file,
             secrets=tuple(dict.fromkeys((*masks, *secret_values(self.settings)))),
+            book_budget_share=self._share,
         )
 
     async def _join(self, venue_id: str) -> None:

@@ -51,6 +51,7 @@ class WorkerSpec:
     log_level: str
     log_file: Path | None
     secrets: tuple[str, ...]  # masked in every log line, as in the parent
+    book_budget_share: float = 1.0  # of the venues' snapshot budgets (split with the others)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +139,8 @@ async def serve(spec: WorkerSpec, inbox: asyncio.StreamReader, out: asyncio.Writ
                 v: await stack.enter_async_context(Venue(settings.venue(v)))
                 for v in (*spec.markets, *spec.pending)
             }
+            for venue in venues.values():
+                venue.share_book_budgets(spec.book_budget_share)
             infos = [m for v, raw in spec.markets.items() for m in venues[v].use_markets(raw)]
             pipeline = Pipeline(
                 settings,

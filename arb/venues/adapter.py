@@ -282,6 +282,14 @@ class Venue:
 
     # -- markets -------------------------------------------------------------------------
 
+    def share_book_budgets(self, fraction: float) -> None:
+        """Spend `fraction` of the budgets book snapshots and market loads are charged to.
+
+        Worker shards each open the venue too, from the same IP: the parent and the workers
+        split those budgets, so together they stay inside the venue's documented limits.
+        """
+        self._limiter.share((Call.FETCH_ORDER_BOOK, Call.LOAD_MARKETS), fraction)
+
     async def load_markets(self) -> tuple[MarketInfo, ...]:
         """Load the venue's spot markets (and nothing else) as exact MarketInfo values."""
         markets = await self._read(Call.LOAD_MARKETS, self._exchange.load_markets, True)

@@ -95,11 +95,21 @@ class TokenBucket:
         self._tokens = self._burst
         self._stamp = clock()
 
-    def reserve(self, weight: float = 1.0) -> float:
-        """Take `weight` tokens now and return how many seconds to wait before using them."""
+    def scale(self, fraction: float) -> None:
+        """Keep `fraction` of the budget from now on (its rate, burst and tokens held)."""
+        self._refill()
+        self._rate *= fraction
+        self._burst *= fraction
+        self._tokens *= fraction
+
+    def _refill(self) -> None:
         now = self._clock()
         self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
         self._stamp = now
+
+    def reserve(self, weight: float = 1.0) -> float:
+        """Take `weight` tokens now and return how many seconds to wait before using them."""
+        self._refill()
         self._tokens -= weight
         return 0.0 if self._tokens >= 0 else -self._tokens / self._rate
 
@@ -130,6 +140,22 @@ class RateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        self._shares: dict[str, float] = {}  # bucket -> the fraction this process may spend
+
+    def share(self, calls: tuple[Call, ...], fraction: float) -> None:
+        """Spend only `fraction` of every bucket that `calls` are charged to, from now on.
+
+        Processes that share an IP or an account split its budgets: `arb scan --workers N`
+        gives the parent and each worker the book snapshots' (and market loads') buckets
+        in N + 1 parts; buckets only the parent uses (orders, say) stay whole.
+        """
+        if not 0 < fraction <= 1:
+            raise ValueError(f"a share is a fraction in (0, 1], got {fraction}")
+        for bucket in {ch.bucket for call in calls for ch in self._costs[call]}:
+            self._shares[bucket] = self._shares.get(bucket, 1.0) * fraction
+            for (name, _), held in self._buckets.items():
+                if name == bucket:
+                    held.scale(fraction)
 
     def reserve(self, call: Call, symbol: str | None = None, *, limit: int | None = None) -> float:
         """Charge `call` now; the seconds to wait until every bucket it spends allows it.
@@ -145,6 +171,7 @@ class RateLimiter:
             if bucket is None:
                 budget = self._budgets[charge.bucket]
                 bucket = TokenBucket(budget, clock=self._clock, sleep=self._sleep)
+                bucket.scale(self._shares.get(charge.bucket, 1.0))
                 self._buckets[key] = bucket
             wait = max(wait, bucket.reserve(charge.weight_for(limit)))
         return wait

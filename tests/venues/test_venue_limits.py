@@ -192,3 +192,32 @@ def test_every_profile_prices_every_call_against_its_own_buckets() -> None:
     gate = profile_for("gate")
     assert gate.venue_id == "gateio"
     assert gate.ccxt_id == "gate"
+
+
+def test_processes_sharing_an_ip_split_the_snapshot_budget_not_the_order_budget() -> None:
+    # `arb scan --workers 2`: the parent and two workers open Binance from one IP, so each
+    # spends a third of the reads' 540 burst (108 snapshots at weight 5 become 36); orders,
+    # placed by the parent alone, keep their whole budget.
+    t = FakeTime()
+    limiter = limiter_for("binance", t)
+    limiter.share((Call.FETCH_ORDER_BOOK, Call.LOAD_MARKETS), 1 / 3)
+    waits = [limiter.reserve(Call.FETCH_ORDER_BOOK, "BTC/USDT") for _ in range(37)]
+    assert waits[:36] == [0.0] * 36
+    reads = profile_for("binance").budgets["REQUEST_WEIGHT"]
+    assert waits[36] == pytest.approx(5 / (reads.per_second / 3))
+    orders = [limiter.reserve(Call.CREATE_ORDER, "BTC/USDT") for _ in range(10)]
+    assert orders == [0.0] * 10
+
+
+def test_a_share_taken_after_spending_keeps_the_debt_in_proportion() -> None:
+    t = FakeTime()
+    limiter = limiter_for("binance", t)
+    reads = profile_for("binance").budgets["REQUEST_WEIGHT"]
+    for _ in range(216):  # twice the burst: 540 weight owed, 6.7 s of the whole budget
+        limiter.reserve(Call.FETCH_ORDER_BOOK, "BTC/USDT")
+    limiter.share((Call.FETCH_ORDER_BOOK,), 0.5)
+    # Half the debt at half the rate: still the same 6.7 s to pay off, not twice as long.
+    rate = reads.per_second / 2
+    t.now += 1.0
+    wait = limiter.reserve(Call.FETCH_ORDER_BOOK, "BTC/USDT")
+    assert wait == pytest.approx((270 - rate + 5) / rate)
