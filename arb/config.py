@@ -83,6 +83,8 @@ class TradingSettings:
     min_profit: Decimal = Decimal("0.5")
     min_profit_pct: Decimal = Decimal("0")
     max_worst_case_loss: Decimal = Decimal("0")  # both legs at their limit prices
+    # `arb run`: an opportunity older than this when its fresh balances are in is not traded
+    max_opportunity_age_ms: int = 500
     policy: str = "unwind"  # one leg filled more: unwind the excess, or hedge the rest
     max_slippage_pct: Decimal = Decimal("0.5")  # unwind / hedge limit vs the reference price
     order_timeout_s: float = 10.0  # an order call without an answer has an unknown outcome
@@ -369,6 +371,7 @@ _TABLE_KEYS = {
         "min_profit",
         "min_profit_pct",
         "max_worst_case_loss",
+        "max_opportunity_age_ms",
         "policy",
         "max_slippage_pct",
         "order_timeout_s",
@@ -520,6 +523,9 @@ def _trading(section: dict[str, Any], d: TradingSettings) -> TradingSettings:
         min_profit_pct=_decimal(section, "trading.min_profit_pct", d.min_profit_pct, None),
         max_worst_case_loss=_decimal(
             section, "trading.max_worst_case_loss", d.max_worst_case_loss, None
+        ),
+        max_opportunity_age_ms=_int(
+            section, "trading.max_opportunity_age_ms", d.max_opportunity_age_ms, 1, 60_000
         ),
         policy=policy,
         max_slippage_pct=_bounded(section, "trading.max_slippage_pct", d.max_slippage_pct, 10),

@@ -156,10 +156,32 @@ class Executor:
     # -- one trade -----------------------------------------------------------------------
 
     async def _trade(self, opp: Opportunity, seen_at: float) -> TradeOutcome:
+        # An opportunity seen longer ago than trading.max_opportunity_age_ms was seen on
+        # books that have moved on: one leg would likely miss. Balances a rate limit would
+        # hold back past that are not even asked for (the budget is kept for the next one).
+        limit_s = self.settings.max_opportunity_age_s
+        wait_s = self._balance_wait(opp)
+        age_s = self._clock() - seen_at
+        if age_s + wait_s > limit_s:
+            why = f"seen {age_s * 1000:.0f} ms ago" + (
+                f", and the balance reads would wait {wait_s * 1000:.0f} ms for the rate limits"
+                if wait_s > 0
+                else ""
+            )
+            return await self._skip(opp, _stale(why, limit_s))
         plan = await self._plan(opp)
         if isinstance(plan, TradeOutcome):
             return plan
+        age_s = self._clock() - seen_at
+        if age_s > limit_s:
+            why = f"fresh balances came {age_s * 1000:.0f} ms after the opportunity was seen"
+            return await self._skip(opp, _stale(why, limit_s))
         return await self._send_and_settle(opp, plan, seen_at)
+
+    def _balance_wait(self, opp: Opportunity) -> float:
+        """Seconds the trade's balance reads would wait for the venues' rate limits now."""
+        venues = (self.venues.get(opp.buy_venue), self.venues.get(opp.sell_venue))
+        return max((v.balance_wait() for v in venues if v is not None), default=0.0)
 
     async def _plan(self, opp: Opportunity) -> Plan | TradeOutcome:
         """Size the trade from balances fetched now, or the outcome that ends it here."""
@@ -497,3 +519,7 @@ def _reason(
     )
     dust = f"; residual {residual} {opp.symbol.split('/')[0]}" if residual else ""
     return f"one-legged: {fills}{dust}"
+
+
+def _stale(why: str, limit_s: float) -> str:
+    return f"stale: {why} (trading.max_opportunity_age_ms {limit_s * 1000:.0f})"

@@ -35,6 +35,10 @@ class TradingVenue(Protocol):
         """A fresh balance."""
         ...
 
+    def balance_wait(self) -> float:
+        """Seconds a balance read started now would wait for the venue's rate limit."""
+        ...
+
     async def fetch_trading_fee(self, symbol: str) -> Decimal:
         """The account's taker fee for `symbol`."""
         ...

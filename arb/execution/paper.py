@@ -48,6 +48,10 @@ class PaperVenue:
         """The real venue's market facts for `symbol`."""
         return self._market(symbol)
 
+    def balance_wait(self) -> float:
+        """A paper wallet has no rate limit."""
+        return 0.0
+
     async def fetch_balance(self) -> Balance:
         """The paper balances now (nothing is ever locked: orders are IOC)."""
         free = MappingProxyType(dict(self.free))

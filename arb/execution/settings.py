@@ -36,6 +36,7 @@ class ExecutionSettings:
     min_profit: Decimal = Decimal("0.5")  # expected, at the sized amount's own walk
     min_profit_pct: Decimal = Decimal("0")  # percent of the buy cost
     max_worst_case_loss: Decimal = Decimal("0")  # both legs filled at their limit prices
+    max_opportunity_age_s: float = 0.5  # seen -> fresh balances in: older is not traded
     max_slippage_pct: Decimal = Decimal("0.5")  # unwind / hedge limit vs the reference price
     max_exposure: Decimal = Decimal("200")  # unhedged quote value per asset
     max_daily_loss: Decimal = Decimal("20")  # realised, per UTC day
@@ -71,6 +72,7 @@ def execution_settings(settings: Settings) -> ExecutionSettings:
         min_profit=trading.min_profit,
         min_profit_pct=trading.min_profit_pct,
         max_worst_case_loss=trading.max_worst_case_loss,
+        max_opportunity_age_s=trading.max_opportunity_age_ms / 1000,
         max_slippage_pct=trading.max_slippage_pct,
         max_exposure=risk.max_exposure,
         max_daily_loss=risk.max_daily_loss,

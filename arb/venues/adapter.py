@@ -380,6 +380,10 @@ class Venue:
                 received_at=received_at,
             )
 
+    def balance_wait(self) -> float:
+        """Seconds a balance read started now would wait for our rate limiter (0: none)."""
+        return self._limiter.wait_for(Call.FETCH_BALANCE)
+
     async def fetch_balance(self) -> Balance:
         """A fresh balance of the spot account: always a request, never a cache."""
         raw = await self._read(Call.FETCH_BALANCE, self._exchange.fetch_balance)

@@ -113,6 +113,12 @@ class TokenBucket:
         self._tokens -= weight
         return 0.0 if self._tokens >= 0 else -self._tokens / self._rate
 
+    def wait_for(self, weight: float = 1.0) -> float:
+        """Seconds `weight` taken now would wait, without taking it."""
+        self._refill()
+        left = self._tokens - weight
+        return 0.0 if left >= 0 else -left / self._rate
+
     async def acquire(self, weight: float = 1.0) -> None:
         """Wait for one request's slot."""
         wait = self.reserve(weight)
@@ -174,6 +180,16 @@ class RateLimiter:
                 bucket.scale(self._shares.get(charge.bucket, 1.0))
                 self._buckets[key] = bucket
             wait = max(wait, bucket.reserve(charge.weight_for(limit)))
+        return wait
+
+    def wait_for(self, call: Call, symbol: str | None = None) -> float:
+        """Seconds `call` made now would wait, without charging it."""
+        wait = 0.0
+        for charge in self._costs[call]:
+            key = (charge.bucket, symbol if charge.per_market and symbol else "")
+            bucket = self._buckets.get(key)
+            if bucket is not None:  # a bucket not made yet is full
+                wait = max(wait, bucket.wait_for(charge.weight_for(None)))
         return wait
 
     async def acquire(

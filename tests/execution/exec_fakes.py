@@ -116,6 +116,8 @@ class FakeVenue(PaperVenue):
         self.hang = 0  # place, then never answer
         self.missing_lookups = 0  # the next order queries find nothing (not yet visible)
         self.balance_errors = 0
+        self.balance_delay_s = 0.0  # a slow balance answer
+        self.rate_wait_s = 0.0  # what our rate limiter would make a balance read wait
         self.mexc_style = False  # create answers carry no status and no fills
         self.in_flight = asyncio.Event()  # set once a create request is on its way
 
@@ -123,8 +125,13 @@ class FakeVenue(PaperVenue):
         assert symbol == self.info.symbol
         return self.info
 
+    def balance_wait(self) -> float:
+        return self.rate_wait_s
+
     async def fetch_balance(self) -> Balance:
         self.log.append(f"balance {self.id}")
+        if self.balance_delay_s:
+            await asyncio.sleep(self.balance_delay_s)
         if self.balance_errors:
             self.balance_errors -= 1
             raise VenueUnavailable("HTTP 503", venue=self.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 from exec_fakes import MEXC_BTC, SYMBOL, D, executor, opportunity, pair, rows, settings
@@ -301,3 +302,47 @@ async def test_close_before_a_submitted_trade_starts_sends_nothing(ledger: Ledge
     await ex.close()
     assert mexc.creates == gate.creates == 0
     assert await rows(ledger, "SELECT * FROM intents") == []
+
+
+async def test_balances_that_come_too_late_skip_the_trade_without_orders(
+    ledger: Ledger,
+) -> None:
+    # Fresh balances come 0.6 s after the opportunity was seen (a slow venue): the books it
+    # was seen on have moved on meanwhile, so it is skipped, not sent to fill one leg.
+    log: list[str] = []
+    mexc, gate = pair(log)
+    gate.balance_delay_s = 0.6
+    opp = opportunity(mexc.book, gate.book)
+    ex = await executor((mexc, gate), ledger, settings(max_opportunity_age_s=0.5))
+    outcome = await ex.execute(opp)
+    assert outcome.state is IntentState.SKIPPED
+    assert mexc.creates == gate.creates == 0
+    assert log.count(f"balance {gate.id}") == 1  # fresh balances were fetched
+    (intent,) = await rows(ledger, "SELECT * FROM intents")
+    assert intent["state"] == "skipped"
+    assert str(intent["reason"]).startswith("stale: fresh balances came 6")
+    assert str(intent["reason"]).endswith("(trading.max_opportunity_age_ms 500)")
+    gate.balance_delay_s = 0.0  # the same opportunity, balances at once: traded
+    assert (await ex.execute(opp)).state is IntentState.SETTLED
+
+
+async def test_a_rate_limit_wait_past_the_age_bound_skips_before_reading_balances(
+    ledger: Ledger,
+) -> None:
+    # MEXC's two account reads a second: right after a trade the next read would wait
+    # 0.8 s. The trade is skipped at once; no read spends the budget the next one needs.
+    log: list[str] = []
+    mexc, gate = pair(log)
+    mexc.rate_wait_s = 0.8
+    opp = opportunity(mexc.book, gate.book)
+    ex = await executor((mexc, gate), ledger, settings(max_opportunity_age_s=0.5))
+    outcome = await ex.execute(opp, seen_at=time.monotonic() - 0.05)
+    assert outcome.state is IntentState.SKIPPED
+    assert [e for e in log if e.startswith("balance")] == []
+    assert mexc.creates == gate.creates == 0
+    assert "the balance reads would wait 800 ms for the rate limits" in str(outcome.reason)
+    # Seen too long ago by itself: skipped the same way.
+    mexc.rate_wait_s = 0.0
+    old = await ex.execute(opp, seen_at=time.monotonic() - 0.9)
+    assert str(old.reason).startswith("stale: seen 9")
+    assert [e for e in log if e.startswith("balance")] == []

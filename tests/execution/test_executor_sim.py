@@ -80,7 +80,9 @@ async def seen(venues: dict[str, Venue]) -> Opportunity:
 async def executor(
     venues: dict[str, Venue], ledger: Ledger, config: ExecutionSettings | None = None
 ) -> Executor:
-    config = config or settings(settle_delay_s=0.05)
+    # Trades here follow each other at once, so MEXC's two account reads a second make a
+    # later trade's balances wait; these tests are not about an opportunity's age.
+    config = config or settings(settle_delay_s=0.05, max_opportunity_age_s=5.0)
     return Executor(venues, ledger, config, await RiskGuard.load(ledger, config))
 
 
@@ -241,7 +243,9 @@ async def test_breaker_trips_after_failures_and_the_kill_switch_stops_trading(
         for venue_id in venues:
             sim.inject(Fault(FaultKind.REJECT_NEXT_ORDER, venue_id, count=2))
         ex = await executor(
-            venues, ledger, settings(settle_delay_s=0.05, max_consecutive_failures=2)
+            venues,
+            ledger,
+            settings(settle_delay_s=0.05, max_consecutive_failures=2, max_opportunity_age_s=5.0),
         )
         states = [(await ex.execute(opp)).state for _ in range(3)]
         sent = creates(sim, "mexc")

@@ -221,3 +221,15 @@ def test_a_share_taken_after_spending_keeps_the_debt_in_proportion() -> None:
     t.now += 1.0
     wait = limiter.reserve(Call.FETCH_ORDER_BOOK, "BTC/USDT")
     assert wait == pytest.approx((270 - rate + 5) / rate)
+
+
+def test_asking_how_long_a_call_would_wait_spends_nothing() -> None:
+    t = FakeTime()
+    limiter = limiter_for("mexc", t)
+    assert limiter.wait_for(Call.FETCH_BALANCE) == 0.0  # nothing spent yet
+    first = [limiter.reserve(Call.FETCH_BALANCE) for _ in range(40)]
+    ahead = limiter.wait_for(Call.FETCH_BALANCE)
+    assert ahead > 0.0
+    assert limiter.wait_for(Call.FETCH_BALANCE) == ahead  # asking twice spends nothing
+    assert limiter.reserve(Call.FETCH_BALANCE) == pytest.approx(ahead)
+    assert first[0] == 0.0
