@@ -199,7 +199,8 @@ async def test_repeated_venue_errors_trip_the_breaker(tmp_path: Path) -> None:
     async with world(tmp_path, {"backoff_s": 0.001, "read_attempts": 2}) as w:
         opp = await w.opportunity()
         w.sim.inject(Fault(FaultKind.HTTP_429, "gateio", count=1000))
-        ex = await w.executor(max_venue_errors=3)
+        # Back to back, each after retried reads: not about the opportunity's age.
+        ex = await w.executor(max_venue_errors=3, max_opportunity_age_s=30.0)
         outcomes = [await ex.execute(opp) for _ in range(4)]
         tripped = ex.guard.tripped
         sent = sum(creates(w.sim, v) for v in VENUES)
@@ -235,7 +236,8 @@ async def test_a_rejected_leg_ends_flat_and_the_ledger_is_the_truth(tmp_path: Pa
 async def test_a_timed_out_order_is_looked_up_not_resent(tmp_path: Path) -> None:
     async with world(tmp_path) as w:
         opp = await w.opportunity()
-        ex = await w.executor(order_timeout_s=0.2)
+        # Its balances come 0.6 s late too, past the default age bound: allowed here.
+        ex = await w.executor(order_timeout_s=0.2, max_opportunity_age_s=5.0)
         # MEXC answers after 0.6 s: our create call gives up first, the order is placed anyway
         w.sim.inject(Fault(FaultKind.DELAY, "mexc", delay_ms=600, duration_ms=5000))
         outcome = await ex.execute(opp)
