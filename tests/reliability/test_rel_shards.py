@@ -292,6 +292,8 @@ async def test_run_with_two_workers_trades_every_shards_opportunity_in_one_execu
         monkeypatch.setenv("ARB_RISK__MAX_EXPOSURE", "5000")
         monkeypatch.setenv("ARB_LEDGER__PATH", str(tmp_path / "ledger.sqlite"))
         monkeypatch.setenv("ARB_RISK__KILL_SWITCH_PATH", str(tmp_path / "KILL"))
+        # Not about an opportunity's age: a loaded machine's slow balance reads must not skip.
+        monkeypatch.setenv("ARB_TRADING__MAX_OPPORTUNITY_AGE_MS", "5000")
         options = RunOptions(duration=9.0, workers=2)
         assert await run(load_settings(None), options) == 0
         # Two workers each opened their own book connection on each venue.
