@@ -55,14 +55,22 @@ class Child:
     proc: asyncio.subprocess.Process
     folder: Path
     rss_kb: list[tuple[float, int]] = field(default_factory=list)
+    # the same per process: the child and each of its worker shards (by pid)
+    per_process: dict[int, list[tuple[float, int]]] = field(default_factory=dict)
 
     def sample(self, at: float) -> None:
         """Record the resident set size now of the child and its worker processes (Linux /proc)."""
         own = _rss_kb(self.proc.pid)
         if own is None:
             return  # exited, or not Linux
-        workers = (_rss_kb(pid) for pid in _children(self.proc.pid))
-        self.rss_kb.append((at, own + sum(kb for kb in workers if kb is not None)))
+        total = own
+        self.per_process.setdefault(self.proc.pid, []).append((at, own))
+        for pid in _children(self.proc.pid):
+            kb = _rss_kb(pid)
+            if kb is not None:
+                total += kb
+                self.per_process.setdefault(pid, []).append((at, kb))
+        self.rss_kb.append((at, total))
 
 
 def _rss_kb(pid: int) -> int | None:
@@ -351,6 +359,13 @@ def memory_report(child: Child, warmup_s: float) -> dict[str, Any]:
         "peak_second_half_minus_first_mb": round((late - early) / 1024, 1),
         # least-squares trend of the second half, after caches have filled: ~0 when flat
         "second_half_slope_mb_per_min": round(slope(samples[half:]) * 60 / 1024, 2),
+        # the same for each process alone (the child, its worker shards): the verdict's
+        # figure, as the sum drops when workers stop at the end and grows with their count
+        "process_slopes_mb_per_min": {
+            str(pid): round(slope(after[len(after) // 2 :]) * 60 / 1024, 2)
+            for pid, series in child.per_process.items()
+            if len(after := [(t, kb) for t, kb in series if t >= warmup_s]) >= 4
+        },
         # the curve: RSS at each minute mark (a leak climbs steadily, a cache levels off)
         "rss_mb_by_minute": [
             round(next(kb for t, kb in child.rss_kb if t >= minute * 60) / 1024, 1)
@@ -454,7 +469,8 @@ def failures(report: dict[str, Any], max_trend: float = 0.2) -> list[str]:
     bad += [f"{name} exited {code}" for name, code in report["exit_codes"].items() if code != 0]
     if report["seconds"] >= TREND_AFTER_S:  # shorter, the trend is still the caches filling
         for name, memory in report["memory"].items():
-            trend = memory["second_half_slope_mb_per_min"] if memory else 0.0  # {}: no samples
+            slopes = (memory or {}).get("process_slopes_mb_per_min") or {}
+            trend = max(slopes.values(), default=0.0)  # the worst process; {}: no samples
             if trend > max_trend:
                 bad.append(f"{name} memory still climbing: {trend} MB/min in the second half")
     for asset, held in report.get("inventory", {}).items():

@@ -50,8 +50,9 @@ def _report(seconds: float, scan_trend: float) -> dict[str, object]:
         "exit_codes": {"run": 0, "scan": 0, "restart": 0},
         "simulator_crashes": 0,
         "memory": {
-            "run": {"second_half_slope_mb_per_min": 0.01},
-            "scan": {"second_half_slope_mb_per_min": scan_trend},
+            "run": {"process_slopes_mb_per_min": {"101": 0.01}},
+            # the scan process and its two workers: the worst one decides
+            "scan": {"process_slopes_mb_per_min": {"201": 0.02, "202": scan_trend, "203": 0.0}},
         },
     }
 
@@ -97,3 +98,4 @@ async def test_short_soak_loses_no_order_and_keeps_memory_bounded(tmp_path: Path
         # Not a benchmark: a gross leak (tens of MB in seconds) is what this would catch.
         assert memory["growth_mb"] < 50
         assert "second_half_slope_mb_per_min" in memory
+        assert memory["process_slopes_mb_per_min"]  # the child and each worker shard
