@@ -268,6 +268,12 @@ class Venue:
         limit: int | None = None,
     ) -> T:
         """An idempotent read: retried with exponential backoff and jitter when unavailable."""
+        try:
+            # Most reads succeed at once: tenacity's machinery (tens of microseconds, on the
+            # trade path for balances) is built only once a retry may be due.
+            return await self._call(call, method, *args, symbol=symbol, limit=limit)
+        except VenueUnavailable as exc:
+            first = exc
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(VenueUnavailable),
             stop=stop_after_attempt(self._read_attempts),
@@ -277,6 +283,8 @@ class Venue:
         )
         async for attempt in retrying:
             with attempt:
+                if attempt.retry_state.attempt_number == 1:
+                    raise first  # the attempt made above: tenacity backs off, then tries again
                 return await self._call(call, method, *args, symbol=symbol, limit=limit)
         raise AssertionError("tenacity stopped without a result")  # pragma: no cover
 
