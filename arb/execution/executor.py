@@ -194,6 +194,9 @@ class Executor:
         try:
             buy_market, sell_market = buy_venue.market(opp.symbol), sell_venue.market(opp.symbol)
             buy_balance, sell_balance = await self._balances(buy_venue, sell_venue)
+            # Read in here: an amount the venue sent unreadable fails like the fetch itself.
+            quote_free = buy_balance.free.get(buy_market.quote, ZERO)
+            base_free = sell_balance.free.get(sell_market.base, ZERO)
         except ArbError as exc:
             await self.guard.check()
             return await self._skip(opp, f"cannot size: {exc}")
@@ -203,8 +206,8 @@ class Executor:
             return TradeOutcome(None, IntentState.SKIPPED, blocked)
         s = self.settings
         room = Room(
-            quote_free=buy_balance.free.get(buy_market.quote, ZERO),
-            base_free=sell_balance.free.get(sell_market.base, ZERO),
+            quote_free=quote_free,
+            base_free=base_free,
             max_notional=s.max_notional,
             exposure_room=self.guard.exposure_room(buy_market.base),
             min_profit=s.min_profit,
