@@ -284,16 +284,18 @@ class Executor:
 
     async def _balances(self, buy: TradingVenue, sell: TradingVenue) -> tuple[Balance, Balance]:
         """Both venues' balances, fetched now and concurrently."""
-        results = await asyncio.gather(
-            self._balance(buy), self._balance(sell), return_exceptions=True
-        )
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
-        buy_balance, sell_balance = results
-        assert isinstance(buy_balance, Balance)
-        assert isinstance(sell_balance, Balance)
-        return buy_balance, sell_balance
+        # The buy venue's read runs in this task, so its request leaves without waiting for
+        # the loop's next turn; the sell venue's runs in its own as soon as this one waits.
+        sell_read = asyncio.ensure_future(self._balance(sell))
+        try:
+            buy_balance = await self._balance(buy)
+        except asyncio.CancelledError:
+            sell_read.cancel()
+            raise
+        except BaseException:
+            await asyncio.gather(sell_read, return_exceptions=True)
+            raise
+        return buy_balance, await sell_read
 
     async def _balance(self, venue: TradingVenue) -> Balance:
         start = self._clock()
