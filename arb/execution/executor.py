@@ -309,22 +309,24 @@ class Executor:
 
     async def _send_both(self, orders: Sequence[Order]) -> list[Ack]:
         """Send both legs at once; each ends on its own and never cancels the other."""
-        results = await asyncio.gather(
-            *(self._send(order) for order in orders), return_exceptions=True
-        )
-        acks: list[Ack] = []
-        for result in results:
-            if isinstance(result, BaseException):
-                acks.append(
-                    Ack(
-                        AckKind.UNKNOWN,
-                        error=f"{type(result).__name__}: {result}",
-                        at=self._clock(),
-                    )
-                )
-            else:
-                acks.append(result)
-        return acks
+        first, second = orders
+        # The first leg is sent from this task, so its request leaves without waiting for
+        # the loop's next turn; the second from its own task as soon as the first waits.
+        other = asyncio.ensure_future(self._send(second))
+        try:
+            first_ack: Ack | BaseException = await self._send(first)
+        except asyncio.CancelledError:
+            other.cancel()  # as gather would: the trade itself is being cancelled
+            raise
+        except Exception as exc:  # noqa: BLE001 - an order that may have left is unknown
+            first_ack = exc
+        (second_ack,) = await asyncio.gather(other, return_exceptions=True)
+        return [self._known_or_unknown(ack) for ack in (first_ack, second_ack)]
+
+    def _known_or_unknown(self, result: Ack | BaseException) -> Ack:
+        if not isinstance(result, BaseException):
+            return result
+        return Ack(AckKind.UNKNOWN, error=f"{type(result).__name__}: {result}", at=self._clock())
 
     async def _send(self, order: Order) -> Ack:
         s = self.settings
