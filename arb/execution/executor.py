@@ -194,6 +194,9 @@ class Executor:
         try:
             buy_market, sell_market = buy_venue.market(opp.symbol), sell_venue.market(opp.symbol)
             buy_balance, sell_balance = await self._balances(buy_venue, sell_venue)
+            # Read in here: an amount the venue sent unreadable fails like the fetch itself.
+            quote_free = buy_balance.free.get(buy_market.quote, ZERO)
+            base_free = sell_balance.free.get(sell_market.base, ZERO)
         except ArbError as exc:
             await self.guard.check()
             return await self._skip(opp, f"cannot size: {exc}")
@@ -203,8 +206,8 @@ class Executor:
             return TradeOutcome(None, IntentState.SKIPPED, blocked)
         s = self.settings
         room = Room(
-            quote_free=buy_balance.free.get(buy_market.quote, ZERO),
-            base_free=sell_balance.free.get(sell_market.base, ZERO),
+            quote_free=quote_free,
+            base_free=base_free,
             max_notional=s.max_notional,
             exposure_room=self.guard.exposure_room(buy_market.base),
             min_profit=s.min_profit,
@@ -281,16 +284,18 @@ class Executor:
 
     async def _balances(self, buy: TradingVenue, sell: TradingVenue) -> tuple[Balance, Balance]:
         """Both venues' balances, fetched now and concurrently."""
-        results = await asyncio.gather(
-            self._balance(buy), self._balance(sell), return_exceptions=True
-        )
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
-        buy_balance, sell_balance = results
-        assert isinstance(buy_balance, Balance)
-        assert isinstance(sell_balance, Balance)
-        return buy_balance, sell_balance
+        # The buy venue's read runs in this task, so its request leaves without waiting for
+        # the loop's next turn; the sell venue's runs in its own as soon as this one waits.
+        sell_read = asyncio.ensure_future(self._balance(sell))
+        try:
+            buy_balance = await self._balance(buy)
+        except asyncio.CancelledError:
+            sell_read.cancel()
+            raise
+        except BaseException:
+            await asyncio.gather(sell_read, return_exceptions=True)
+            raise
+        return buy_balance, await sell_read
 
     async def _balance(self, venue: TradingVenue) -> Balance:
         start = self._clock()
@@ -304,22 +309,24 @@ class Executor:
 
     async def _send_both(self, orders: Sequence[Order]) -> list[Ack]:
         """Send both legs at once; each ends on its own and never cancels the other."""
-        results = await asyncio.gather(
-            *(self._send(order) for order in orders), return_exceptions=True
-        )
-        acks: list[Ack] = []
-        for result in results:
-            if isinstance(result, BaseException):
-                acks.append(
-                    Ack(
-                        AckKind.UNKNOWN,
-                        error=f"{type(result).__name__}: {result}",
-                        at=self._clock(),
-                    )
-                )
-            else:
-                acks.append(result)
-        return acks
+        first, second = orders
+        # The first leg is sent from this task, so its request leaves without waiting for
+        # the loop's next turn; the second from its own task as soon as the first waits.
+        other = asyncio.ensure_future(self._send(second))
+        try:
+            first_ack: Ack | BaseException = await self._send(first)
+        except asyncio.CancelledError:
+            other.cancel()  # as gather would: the trade itself is being cancelled
+            raise
+        except Exception as exc:  # noqa: BLE001 - an order that may have left is unknown
+            first_ack = exc
+        (second_ack,) = await asyncio.gather(other, return_exceptions=True)
+        return [self._known_or_unknown(ack) for ack in (first_ack, second_ack)]
+
+    def _known_or_unknown(self, result: Ack | BaseException) -> Ack:
+        if not isinstance(result, BaseException):
+            return result
+        return Ack(AckKind.UNKNOWN, error=f"{type(result).__name__}: {result}", at=self._clock())
 
     async def _send(self, order: Order) -> Ack:
         s = self.settings

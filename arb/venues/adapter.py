@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mappin
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from types import MappingProxyType, TracebackType
+from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit
 
@@ -91,6 +91,44 @@ class OrderResult:
     def final(self) -> bool:
         """True when the order can no longer fill (its `filled` is the final amount)."""
         return self.status not in (OrderStatus.OPEN, OrderStatus.UNKNOWN)
+
+
+class Amounts(Mapping[str, Decimal]):
+    """One part of a balance (free, used or total) by currency, exact and read-only.
+
+    ccxt hands amounts over as floats; each becomes a Decimal when first read, so a trade
+    that needs two currencies does not convert every coin of the account on its way. An
+    amount that cannot be read raises VenueUnavailable where it is read.
+    """
+
+    __slots__ = ("_exact", "_raw", "_venue")
+
+    def __init__(self, raw: Mapping[str, Any], venue: str) -> None:
+        self._raw = {code: v for code, v in raw.items() if v is not None and v != ""}
+        self._exact: dict[str, Decimal] = {}
+        self._venue = venue
+
+    def __getitem__(self, code: str) -> Decimal:
+        exact = self._exact.get(code)
+        if exact is None:
+            value = self._raw[code]
+            try:
+                exact = Decimal(str(value))
+            except _UNREADABLE:
+                raise VenueUnavailable(
+                    f"unreadable answer (balance of {code}: {value!r})", venue=self._venue
+                ) from None
+            self._exact[code] = exact
+        return exact
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __repr__(self) -> str:
+        return f"Amounts({dict(self.items())!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +306,12 @@ class Venue:
         limit: int | None = None,
     ) -> T:
         """An idempotent read: retried with exponential backoff and jitter when unavailable."""
+        try:
+            # Most reads succeed at once: tenacity's machinery (tens of microseconds, on the
+            # trade path for balances) is built only once a retry may be due.
+            return await self._call(call, method, *args, symbol=symbol, limit=limit)
+        except VenueUnavailable as exc:
+            first = exc
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(VenueUnavailable),
             stop=stop_after_attempt(self._read_attempts),
@@ -277,6 +321,8 @@ class Venue:
         )
         async for attempt in retrying:
             with attempt:
+                if attempt.retry_state.attempt_number == 1:
+                    raise first  # the attempt made above: tenacity backs off, then tries again
                 return await self._call(call, method, *args, symbol=symbol, limit=limit)
         raise AssertionError("tenacity stopped without a result")  # pragma: no cover
 
@@ -387,15 +433,9 @@ class Venue:
     async def fetch_balance(self) -> Balance:
         """A fresh balance of the spot account: always a request, never a cache."""
         raw = await self._read(Call.FETCH_BALANCE, self._exchange.fetch_balance)
-
-        def part(name: str) -> Mapping[str, Decimal]:
-            values = raw.get(name) or {}
-            return MappingProxyType(
-                {code: amount for code, v in values.items() if (amount := _dec(v)) is not None}
-            )
-
         with self._readable():
-            return Balance(venue=self.id, free=part("free"), used=part("used"), total=part("total"))
+            free, used, total = (Amounts(raw.get(part) or {}, self.id) for part in _PARTS)
+            return Balance(venue=self.id, free=free, used=used, total=total)
 
     async def fetch_trading_fee(self, symbol: str) -> Decimal:
         """The account's real taker fee for `symbol` (static, so fetched once and cached)."""
@@ -663,3 +703,4 @@ class Venue:
 
 
 _STATUSES = frozenset(s.value for s in OrderStatus)
+_PARTS = ("free", "used", "total")
