@@ -149,11 +149,13 @@ async def open_pipeline(
     on_event: OnEvent,
     hot: HotLog,
     console: Console,
+    line_fd: int | None = None,
 ) -> Pipeline | Shards:
     """Start the sandbox if asked, open the venues and build the detection pipeline.
 
     With more than one worker (and more than one symbol) the books are watched by worker
     processes (arb.scan.shards); `arb record` taps this process's own clients, so it keeps one.
+    With `line_fd` (`--json` to a file or pipe), the workers write their JSON lines there.
     """
     if options.sandbox:
         settings = await stack.enter_async_context(sandbox(settings, options.scenario))
@@ -170,6 +172,7 @@ async def open_pipeline(
             workers=workers,
             pending=opened.pending,
             stream_options=dict(options.stream_options),
+            line_fd=line_fd,
         )
     return Pipeline(
         settings,
@@ -193,16 +196,22 @@ async def scan(settings: Settings, options: ScanOptions) -> int:
     started = time.monotonic()
     pipeline: Pipeline | Shards | None = None
 
+    lines_by_workers = False  # worker shards write their own lines (straight to stdout)
+
     def on_event(event: OpportunityEvent) -> None:
         # The line first, from the socket callback; the ledger row after this frame.
-        if writer is not None:
+        if writer is not None and not lines_by_workers:
             writer.write(event_json(event))
         row = insert("opportunities", opportunity_row(event, source))
         asyncio.get_running_loop().call_soon(ledger.record, row)
 
     try:
         async with AsyncExitStack() as stack, stop_signals() as stop:
-            pipeline = await open_pipeline(stack, settings, options, on_event, hot, console)
+            line_fd = None if writer is None else writer.fd
+            pipeline = await open_pipeline(
+                stack, settings, options, on_event, hot, console, line_fd
+            )
+            lines_by_workers = isinstance(pipeline, Shards) and line_fd is not None
             started_ms = time.time_ns() // 1_000_000
             src = Sources(pipeline, ledger, None, source, started_ms)
             async with operations(settings, src):

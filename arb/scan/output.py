@@ -78,6 +78,11 @@ class LineWriter:
         self._thread = threading.Thread(target=self._write_forever, name="arb-out", daemon=True)
         self._thread.start()
 
+    @property
+    def fd(self) -> int | None:
+        """The file descriptor lines go to directly; None for a stream without one."""
+        return self._fd
+
     def write(self, line: str) -> None:
         """Write one line (without its newline) now if that cannot block, else queue it."""
         if self._poll is not None and self._queued == self._written:

@@ -163,9 +163,13 @@ class Shards:
         workers: int,
         pending: Mapping[str, Venue] | None = None,
         stream_options: Mapping[str, float] | None = None,
+        line_fd: int | None = None,
         mono: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`line_fd`: the workers write each event's JSON line there themselves (`--json`)."""
         self.settings = settings
+        # A descriptor of its own: in a worker, 0-2 are its pipes and stderr.
+        self.line_fd = None if line_fd is None else os.dup(line_fd)
         self.venues = dict(venues)
         self.pending = dict(pending or {})
         self.table = table
@@ -247,11 +251,16 @@ class Shards:
             len(self.workers),
             "; ".join(f"{w.index}: {len(w.symbols)} symbols" for w in self.workers),
         )
-        async with asyncio.TaskGroup() as group:
-            for worker in self.workers:
-                group.create_task(self._supervise(worker))
-            for venue_id in self.pending:
-                group.create_task(self._join(venue_id))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for worker in self.workers:
+                    group.create_task(self._supervise(worker))
+                for venue_id in self.pending:
+                    group.create_task(self._join(venue_id))
+        finally:
+            if self.line_fd is not None:
+                os.close(self.line_fd)
+                self.line_fd = None
 
     async def _supervise(self, worker: _Worker) -> None:
         delay = 1.0
@@ -284,6 +293,7 @@ class Shards:
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             start_new_session=True,  # Ctrl-C reaches the parent only; it stops the workers
+            pass_fds=() if self.line_fd is None else (self.line_fd,),
         )
         worker.process = process
         worker.starts += 1
@@ -348,6 +358,7 @@ class Shards:
             log_file=log_file,
             secrets=tuple(dict.fromkeys((*masks, *secret_values(self.settings)))),
             book_budget_share=self._share,
+            line_fd=self.line_fd,
         )
 
     async def _join(self, venue_id: str) -> None:

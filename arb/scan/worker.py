@@ -33,6 +33,7 @@ from arb.domain.symbols import SymbolTable
 from arb.log import HotLog
 from arb.scan.detector import Limits, OpportunityEvent, Stats
 from arb.scan.engine import FeedState, Pipeline
+from arb.scan.output import LineWriter, event_json
 from arb.venues.adapter import Venue
 
 REPORT_S = 0.25
@@ -52,6 +53,9 @@ class WorkerSpec:
     log_file: Path | None
     secrets: tuple[str, ...]  # masked in every log line, as in the parent
     book_budget_share: float = 1.0  # of the venues' snapshot budgets (split with the others)
+    # `arb scan --json`: the parent's stdout, passed down, for this worker's own lines (a
+    # line is one write of at most PIPE_BUF bytes, so lines of several writers never mix)
+    line_fd: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,8 +133,11 @@ async def serve(spec: WorkerSpec, inbox: asyncio.StreamReader, out: asyncio.Writ
     """Stream this worker's books until the parent closes stdin or SIGTERM; then report."""
     settings = spec.settings
     hot = HotLog()
+    lines = None if spec.line_fd is None else _line_writer(spec.line_fd)
 
     def on_event(event: OpportunityEvent) -> None:
+        if lines is not None:  # the line first, from the socket callback, as in one process
+            lines.write(event_json(event))
         out.write(frame(event))
 
     try:
@@ -175,6 +182,13 @@ async def serve(spec: WorkerSpec, inbox: asyncio.StreamReader, out: asyncio.Writ
                 out.write(frame(counters.report(pipeline)))
     finally:
         hot.close()
+        if lines is not None:
+            lines.close()
+
+
+def _line_writer(fd: int) -> LineWriter:
+    """Lines to the parent's stdout (an inherited descriptor: opening it does no I/O)."""
+    return LineWriter(open(fd, "w", closefd=False))
 
 
 async def _listen(inbox: asyncio.StreamReader, pipeline: Pipeline, stop: asyncio.Event) -> None:
