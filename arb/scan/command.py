@@ -166,7 +166,6 @@ async def open_pipeline(
         return Shards(
             settings,
             opened.working,
-            opened.table,
             opened.selection.symbols,
             on_event,
             workers=workers,

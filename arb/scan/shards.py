@@ -26,7 +26,6 @@ from loguru import logger
 
 from arb.config import Settings, secret_values
 from arb.domain.opportunity import Opportunity
-from arb.domain.symbols import SymbolTable
 from arb.log import logging_setup
 from arb.scan.detector import Limits, OpportunityEvent, Stats
 from arb.scan.engine import FeedState, OnEvent, OnJoin, markets_when_up, oldest_age_ms
@@ -68,7 +67,6 @@ class _Worker:
     symbols: tuple[str, ...]
     report: Report | None = None
     process: asyncio.subprocess.Process | None = None
-    starts: int = 0
 
 
 @dataclass(slots=True)
@@ -156,7 +154,6 @@ class Shards:
         self,
         settings: Settings,
         venues: Mapping[str, Venue],
-        table: SymbolTable,
         symbols: Sequence[str],
         on_event: OnEvent,
         *,
@@ -172,7 +169,6 @@ class Shards:
         self.line_fd = None if line_fd is None else os.dup(line_fd)
         self.venues = dict(venues)
         self.pending = dict(pending or {})
-        self.table = table
         self.symbols = tuple(symbols)
         self.on_join: OnJoin | None = None
         self.restarts = 0
@@ -296,7 +292,6 @@ class Shards:
             pass_fds=() if self.line_fd is None else (self.line_fd,),
         )
         worker.process = process
-        worker.starts += 1
         assert process.stdin is not None
         assert process.stdout is not None
         process.stdin.write(frame(self._spec(worker)))
